@@ -1,0 +1,406 @@
+//! The model blob: the one on-disk and over-the-wire format for a trained model.
+//!
+//! Layout (all postcard):
+//!
+//! | part      | encoding                                                                 |
+//! |-----------|--------------------------------------------------------------------------|
+//! | preamble  | magic `b"VNMF"`, version `u16` LE, payload length `u32` LE (fixed width)  |
+//! | payload   | [`BlobHeader`], then arrays as postcard sequences of `f32` (varint length, |
+//! |           | 4 bytes LE each): input offset, input scale, the eight encoder arrays when |
+//! |           | `hidden1, hidden2 > 0` (layer1 W, b, layer2 W, b, α-head W, b, β-head W, b; |
+//! |           | weights input-major, `in × out`), dictionary `W` (`m × r`, row-major)      |
+//! | checksum  | CRC-32 (ISO-HDLC) of preamble and payload, `u32` LE                        |
+//!
+//! Decoding checks, in order: length of the preamble, magic, version, declared length
+//! (truncated / trailing bytes), checksum, payload structure, dimensions, then every value
+//! (the same routine as [`Model::new_checked`]). Any single flipped bit or any truncation is
+//! therefore rejected, with the most specific error, and never panics.
+
+use crate::error::{len_u32, Field, ModelError};
+use crate::model::{DenseLayer, Dims, EncoderWeights, Model, ModelParts, ENCODER_FIELDS};
+use serde::{Deserialize, Serialize};
+
+/// First four bytes of every blob.
+pub const MAGIC: [u8; 4] = *b"VNMF";
+/// The format version this build writes and reads.
+pub const FORMAT_VERSION: u16 = 1;
+/// Size of the fixed-width preamble.
+pub const PREAMBLE_LEN: usize = 10;
+/// Size of the trailing CRC-32.
+pub const CHECKSUM_LEN: usize = 4;
+
+const CRC32: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+
+#[derive(Serialize, Deserialize)]
+struct Preamble {
+    magic: [u8; 4],
+    #[serde(with = "postcard::fixint::le")]
+    version: u16,
+    #[serde(with = "postcard::fixint::le")]
+    payload_len: u32,
+}
+
+/// Scalars stored at the start of the payload.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BlobHeader {
+    /// Dimensions.
+    pub dims: Dims,
+    /// Prior shape α₀.
+    pub alpha0: f32,
+    /// Floor added to both heads' softplus.
+    pub floor: f32,
+}
+
+/// Checks preamble, length and checksum; returns the header and the bytes of the arrays.
+fn open(bytes: &[u8]) -> Result<(BlobHeader, &[u8]), ModelError> {
+    let min = (PREAMBLE_LEN + CHECKSUM_LEN) as u32;
+    let found = len_u32(bytes.len());
+    if bytes.len() < 4 {
+        return Err(ModelError::Truncated { expected: min, found });
+    }
+    let mut magic = [0u8; 4];
+    magic.copy_from_slice(&bytes[..4]);
+    if magic != MAGIC {
+        return Err(ModelError::BadMagic { found: magic });
+    }
+    if bytes.len() < PREAMBLE_LEN {
+        return Err(ModelError::Truncated { expected: min, found });
+    }
+    let (preamble, _) =
+        postcard::take_from_bytes::<Preamble>(&bytes[..PREAMBLE_LEN]).map_err(|_| ModelError::Malformed)?;
+    if preamble.version != FORMAT_VERSION {
+        return Err(ModelError::UnsupportedVersion {
+            found: preamble.version,
+            supported: FORMAT_VERSION,
+        });
+    }
+    let total = PREAMBLE_LEN as u64 + u64::from(preamble.payload_len) + CHECKSUM_LEN as u64;
+    if (bytes.len() as u64) < total {
+        return Err(ModelError::Truncated {
+            expected: u32::try_from(total).unwrap_or(u32::MAX),
+            found,
+        });
+    }
+    if bytes.len() as u64 > total {
+        return Err(ModelError::TrailingBytes {
+            count: len_u32(bytes.len() - total as usize),
+        });
+    }
+    let (body, crc) = bytes.split_at(bytes.len() - CHECKSUM_LEN);
+    let stored = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
+    let computed = CRC32.checksum(body);
+    if stored != computed {
+        return Err(ModelError::Checksum { stored, computed });
+    }
+    let (header, arrays) =
+        postcard::take_from_bytes::<BlobHeader>(&body[PREAMBLE_LEN..]).map_err(|_| ModelError::Malformed)?;
+    Ok((header, arrays))
+}
+
+/// Reads the header of a blob after checking its preamble, length and checksum, without
+/// decoding any array: how a tool learns the dimensions before choosing buffers.
+pub fn peek_header(bytes: &[u8]) -> Result<BlobHeader, ModelError> {
+    open(bytes).map(|(header, _)| header)
+}
+
+/// Reads the next array's length prefix and checks it against `expected`.
+fn array_len(rest: &mut &[u8], field: Field, expected: u64) -> Result<usize, ModelError> {
+    let (n, tail) = postcard::take_from_bytes::<u32>(rest).map_err(|_| ModelError::Malformed)?;
+    if u64::from(n) != expected {
+        return Err(ModelError::DimensionMismatch {
+            field,
+            expected: u32::try_from(expected).unwrap_or(u32::MAX),
+            found: n,
+        });
+    }
+    let n = n as usize;
+    // Lengths come from a checksummed payload, but a blob crafted with a valid CRC could
+    // still claim more values than it carries.
+    if tail.len() / 4 < n {
+        return Err(ModelError::Malformed);
+    }
+    *rest = tail;
+    Ok(n)
+}
+
+/// Reads the next array into `out`, whose length is the one the header declares.
+fn read_array(rest: &mut &[u8], field: Field, out: &mut [f32]) -> Result<(), ModelError> {
+    let n = array_len(rest, field, out.len() as u64)?;
+    let (data, tail) = rest.split_at(n * 4);
+    for (o, chunk) in out.iter_mut().zip(data.chunks_exact(4)) {
+        *o = f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+    }
+    *rest = tail;
+    Ok(())
+}
+
+/// Caller-provided buffers for decoding a blob at run time, without a heap.
+///
+/// For the paper-sized encoder this is ~656 KiB: on a microcontroller keep such weights in
+/// flash (`static` arrays from a `build.rs`) and use [`Model::new_checked`] instead.
+#[derive(Debug, Clone)]
+pub struct ModelStorage<const M: usize, const H1: usize, const H2: usize, const R: usize> {
+    input_offset: [f32; M],
+    input_scale: [f32; M],
+    layer1_weights: [[f32; H1]; M],
+    layer1_bias: [f32; H1],
+    layer2_weights: [[f32; H2]; H1],
+    layer2_bias: [f32; H2],
+    alpha_head_weights: [[f32; R]; H2],
+    alpha_head_bias: [f32; R],
+    beta_head_weights: [[f32; R]; H2],
+    beta_head_bias: [f32; R],
+    dictionary: [[f32; R]; M],
+    alpha0: f32,
+    floor: f32,
+}
+
+impl<const M: usize, const H1: usize, const H2: usize, const R: usize> Default
+    for ModelStorage<M, H1, H2, R>
+{
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const M: usize, const H1: usize, const H2: usize, const R: usize> ModelStorage<M, H1, H2, R> {
+    /// Zeroed storage (usable in a `static`).
+    pub const fn new() -> Self {
+        Self {
+            input_offset: [0.0; M],
+            input_scale: [0.0; M],
+            layer1_weights: [[0.0; H1]; M],
+            layer1_bias: [0.0; H1],
+            layer2_weights: [[0.0; H2]; H1],
+            layer2_bias: [0.0; H2],
+            alpha_head_weights: [[0.0; R]; H2],
+            alpha_head_bias: [0.0; R],
+            beta_head_weights: [[0.0; R]; H2],
+            beta_head_bias: [0.0; R],
+            dictionary: [[0.0; R]; M],
+            alpha0: 0.0,
+            floor: 0.0,
+        }
+    }
+
+    /// Decodes and validates `bytes` into this storage and returns the model borrowing it.
+    /// The blob's dimensions must be exactly `M, H1, H2, R`. On error the storage holds
+    /// unspecified (but finite-length) data and no model is returned.
+    pub fn decode(&mut self, bytes: &[u8]) -> Result<Model<'_, M, H1, H2, R>, ModelError> {
+        let (header, mut rest) = open(bytes)?;
+        header.dims.expect(&ModelParts::<M, H1, H2, R>::dims())?;
+        let has_encoder = header.dims.has_encoder();
+        read_array(&mut rest, Field::InputOffset, &mut self.input_offset)?;
+        read_array(&mut rest, Field::InputScale, &mut self.input_scale)?;
+        if has_encoder {
+            let buffers: [&mut [f32]; 8] = [
+                self.layer1_weights.as_flattened_mut(),
+                &mut self.layer1_bias,
+                self.layer2_weights.as_flattened_mut(),
+                &mut self.layer2_bias,
+                self.alpha_head_weights.as_flattened_mut(),
+                &mut self.alpha_head_bias,
+                self.beta_head_weights.as_flattened_mut(),
+                &mut self.beta_head_bias,
+            ];
+            for (field, buffer) in ENCODER_FIELDS.iter().zip(buffers) {
+                read_array(&mut rest, *field, buffer)?;
+            }
+        }
+        read_array(&mut rest, Field::Dictionary, self.dictionary.as_flattened_mut())?;
+        if !rest.is_empty() {
+            return Err(ModelError::Malformed);
+        }
+        self.alpha0 = header.alpha0;
+        self.floor = header.floor;
+        let this = &*self;
+        let encoder = has_encoder.then_some(EncoderWeights {
+            layer1: DenseLayer {
+                weights: &this.layer1_weights,
+                bias: &this.layer1_bias,
+            },
+            layer2: DenseLayer {
+                weights: &this.layer2_weights,
+                bias: &this.layer2_bias,
+            },
+            alpha_head: DenseLayer {
+                weights: &this.alpha_head_weights,
+                bias: &this.alpha_head_bias,
+            },
+            beta_head: DenseLayer {
+                weights: &this.beta_head_weights,
+                bias: &this.beta_head_bias,
+            },
+        });
+        Model::new_checked(ModelParts {
+            input_offset: &this.input_offset,
+            input_scale: &this.input_scale,
+            alpha0: this.alpha0,
+            floor: this.floor,
+            encoder,
+            dictionary: &this.dictionary,
+        })
+    }
+}
+
+#[cfg(feature = "alloc")]
+pub use owned::{EncoderArrays, ModelBlob};
+
+#[cfg(feature = "alloc")]
+mod owned {
+    use super::*;
+    use crate::model::ModelView;
+    use alloc::vec::Vec;
+
+    /// Owned encoder arrays, flat; weights input-major (`in × out`, burn's `Linear` layout).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EncoderArrays {
+        /// `m × h1`.
+        pub layer1_weights: Vec<f32>,
+        /// `h1`.
+        pub layer1_bias: Vec<f32>,
+        /// `h1 × h2`.
+        pub layer2_weights: Vec<f32>,
+        /// `h2`.
+        pub layer2_bias: Vec<f32>,
+        /// `h2 × r`.
+        pub alpha_head_weights: Vec<f32>,
+        /// `r`.
+        pub alpha_head_bias: Vec<f32>,
+        /// `h2 × r`.
+        pub beta_head_weights: Vec<f32>,
+        /// `r`.
+        pub beta_head_bias: Vec<f32>,
+    }
+
+    impl EncoderArrays {
+        fn as_slices(&self) -> [&[f32]; 8] {
+            [
+                &self.layer1_weights,
+                &self.layer1_bias,
+                &self.layer2_weights,
+                &self.layer2_bias,
+                &self.alpha_head_weights,
+                &self.alpha_head_bias,
+                &self.beta_head_weights,
+                &self.beta_head_bias,
+            ]
+        }
+    }
+
+    /// A model with owned arrays of any dimensions: what the trainer writes and what
+    /// host tools (and the firmware's `build.rs`) read. Fields are public; call
+    /// [`ModelBlob::validate`] (or [`ModelBlob::to_bytes`], which does) after building one.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ModelBlob {
+        /// Dimensions; `hidden1 = hidden2 = 0` for an NMF-only model.
+        pub dims: Dims,
+        /// Prior shape α₀.
+        pub alpha0: f32,
+        /// Floor added to both heads' softplus.
+        pub floor: f32,
+        /// Per-channel offset (`m`).
+        pub input_offset: Vec<f32>,
+        /// Per-channel scale (`m`).
+        pub input_scale: Vec<f32>,
+        /// Encoder, present exactly when both hidden sizes are nonzero.
+        pub encoder: Option<EncoderArrays>,
+        /// Dictionary `W`, `m × r` row-major.
+        pub dictionary: Vec<f32>,
+    }
+
+    impl ModelBlob {
+        fn view(&self) -> ModelView<'_> {
+            ModelView {
+                dims: self.dims,
+                alpha0: self.alpha0,
+                floor: self.floor,
+                input_offset: &self.input_offset,
+                input_scale: &self.input_scale,
+                encoder: self.encoder.as_ref().map(EncoderArrays::as_slices),
+                dictionary: &self.dictionary,
+            }
+        }
+
+        /// Runs the same validation as [`Model::new_checked`] and blob decoding.
+        pub fn validate(&self) -> Result<(), ModelError> {
+            self.view().validate()
+        }
+
+        /// Validates and encodes.
+        pub fn to_bytes(&self) -> Result<Vec<u8>, ModelError> {
+            self.validate()?;
+            let header = BlobHeader {
+                dims: self.dims,
+                alpha0: self.alpha0,
+                floor: self.floor,
+            };
+            let mut out = alloc::vec![0u8; PREAMBLE_LEN];
+            out = postcard::to_extend(&header, out).map_err(|_| ModelError::Malformed)?;
+            let view = self.view();
+            let arrays = [view.input_offset, view.input_scale]
+                .into_iter()
+                .chain(view.encoder.into_iter().flatten())
+                .chain([view.dictionary]);
+            for values in arrays {
+                out = postcard::to_extend(values, out).map_err(|_| ModelError::Malformed)?;
+            }
+            let payload_len = u32::try_from(out.len() - PREAMBLE_LEN).map_err(|_| ModelError::Malformed)?;
+            let preamble = Preamble {
+                magic: MAGIC,
+                version: FORMAT_VERSION,
+                payload_len,
+            };
+            postcard::to_slice(&preamble, &mut out[..PREAMBLE_LEN]).map_err(|_| ModelError::Malformed)?;
+            let crc = CRC32.checksum(&out);
+            out.extend_from_slice(&crc.to_le_bytes());
+            Ok(out)
+        }
+
+        /// Decodes and validates a blob of any dimensions.
+        pub fn from_bytes(bytes: &[u8]) -> Result<Self, ModelError> {
+            let (header, mut rest) = open(bytes)?;
+            let dims = header.dims;
+            let mut next = |field: Field| -> Result<Vec<f32>, ModelError> {
+                let n = array_len(&mut rest, field, dims.len_of(field))?;
+                let (data, tail) = rest.split_at(n * 4);
+                rest = tail;
+                Ok(data
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect())
+            };
+            let input_offset = next(Field::InputOffset)?;
+            let input_scale = next(Field::InputScale)?;
+            let encoder = if dims.has_encoder() {
+                Some(EncoderArrays {
+                    layer1_weights: next(Field::Layer1Weights)?,
+                    layer1_bias: next(Field::Layer1Bias)?,
+                    layer2_weights: next(Field::Layer2Weights)?,
+                    layer2_bias: next(Field::Layer2Bias)?,
+                    alpha_head_weights: next(Field::AlphaHeadWeights)?,
+                    alpha_head_bias: next(Field::AlphaHeadBias)?,
+                    beta_head_weights: next(Field::BetaHeadWeights)?,
+                    beta_head_bias: next(Field::BetaHeadBias)?,
+                })
+            } else {
+                None
+            };
+            let dictionary = next(Field::Dictionary)?;
+            if !rest.is_empty() {
+                return Err(ModelError::Malformed);
+            }
+            let blob = Self {
+                dims,
+                alpha0: header.alpha0,
+                floor: header.floor,
+                input_offset,
+                input_scale,
+                encoder,
+                dictionary,
+            };
+            blob.validate()?;
+            Ok(blob)
+        }
+    }
+}

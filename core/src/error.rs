@@ -1,0 +1,241 @@
+//! Error types. Every one is a small `Copy` enum that names what was wrong and where, so a
+//! device can report it without formatting machinery and a host can print it in full.
+
+use core::fmt;
+
+/// Names one array (or scalar) of the model, for errors that point at a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    /// Number of EMG channels `m`.
+    Channels,
+    /// Width of the first hidden layer.
+    Hidden1,
+    /// Width of the second hidden layer.
+    Hidden2,
+    /// Number of synergies `r`.
+    Rank,
+    /// Per-channel offset subtracted from each input frame.
+    InputOffset,
+    /// Per-channel scale multiplied into each input frame after the offset.
+    InputScale,
+    /// Prior shape α₀.
+    Alpha0,
+    /// Floor added to the softplus of both heads.
+    Floor,
+    /// First dense layer weights (`m × h1`, input-major).
+    Layer1Weights,
+    /// First dense layer bias (`h1`).
+    Layer1Bias,
+    /// Second dense layer weights (`h1 × h2`, input-major).
+    Layer2Weights,
+    /// Second dense layer bias (`h2`).
+    Layer2Bias,
+    /// Shape head weights (`h2 × r`, input-major).
+    AlphaHeadWeights,
+    /// Shape head bias (`r`).
+    AlphaHeadBias,
+    /// Rate head weights (`h2 × r`, input-major).
+    BetaHeadWeights,
+    /// Rate head bias (`r`).
+    BetaHeadBias,
+    /// Dictionary `W` (`m × r`, row-major: one row per channel).
+    Dictionary,
+}
+
+impl Field {
+    /// The field's name as it appears in the documentation and in `vaenmf inspect`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Field::Channels => "channels",
+            Field::Hidden1 => "hidden1",
+            Field::Hidden2 => "hidden2",
+            Field::Rank => "rank",
+            Field::InputOffset => "input_offset",
+            Field::InputScale => "input_scale",
+            Field::Alpha0 => "alpha0",
+            Field::Floor => "floor",
+            Field::Layer1Weights => "layer1.weights",
+            Field::Layer1Bias => "layer1.bias",
+            Field::Layer2Weights => "layer2.weights",
+            Field::Layer2Bias => "layer2.bias",
+            Field::AlphaHeadWeights => "alpha_head.weights",
+            Field::AlphaHeadBias => "alpha_head.bias",
+            Field::BetaHeadWeights => "beta_head.weights",
+            Field::BetaHeadBias => "beta_head.bias",
+            Field::Dictionary => "dictionary",
+        }
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why a model blob or a set of model arrays was rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelError {
+    /// The first four bytes are not `b"VNMF"`.
+    BadMagic {
+        /// The four bytes found.
+        found: [u8; 4],
+    },
+    /// The blob's format version is not one this build reads.
+    UnsupportedVersion {
+        /// Version in the blob.
+        found: u16,
+        /// Version this build reads.
+        supported: u16,
+    },
+    /// A dimension or array length differs from what was expected.
+    DimensionMismatch {
+        /// Which dimension or array.
+        field: Field,
+        /// What the model type (or the blob header) requires.
+        expected: u32,
+        /// What was found.
+        found: u32,
+    },
+    /// The blob ends before its declared length.
+    Truncated {
+        /// Bytes needed.
+        expected: u32,
+        /// Bytes present.
+        found: u32,
+    },
+    /// Bytes follow the end of the blob.
+    TrailingBytes {
+        /// Number of extra bytes.
+        count: u32,
+    },
+    /// The CRC-32 over the blob does not match the stored one.
+    Checksum {
+        /// CRC stored in the blob.
+        stored: u32,
+        /// CRC computed over the bytes.
+        computed: u32,
+    },
+    /// The payload is not valid postcard for this format version.
+    Malformed,
+    /// An array holds NaN or ±∞.
+    NonFinite {
+        /// Which array.
+        field: Field,
+        /// Flat (row-major) index of the first bad value.
+        index: u32,
+    },
+    /// The dictionary has a negative entry.
+    NegativeDictionary {
+        /// Channel (row) of the first negative entry.
+        channel: u32,
+        /// Synergy (column) of the first negative entry.
+        synergy: u32,
+    },
+    /// A scalar or array value is outside its domain (α₀ ≤ 0, floor ≤ 0, scale ≤ 0).
+    OutOfRange {
+        /// Which field.
+        field: Field,
+        /// Flat index of the first bad value (0 for scalars).
+        index: u32,
+    },
+    /// A model that needs an encoder has none, or an NMF-only model declares hidden layers.
+    EncoderPresence {
+        /// Whether the blob carries encoder layers.
+        present: bool,
+    },
+}
+
+impl fmt::Display for ModelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            ModelError::BadMagic { found } => {
+                write!(
+                    f,
+                    "not a vaenmf model blob (magic {found:02x?}, expected \"VNMF\")"
+                )
+            }
+            ModelError::UnsupportedVersion { found, supported } => write!(
+                f,
+                "unsupported model format version {found} (this build reads version {supported})"
+            ),
+            ModelError::DimensionMismatch {
+                field,
+                expected,
+                found,
+            } => write!(
+                f,
+                "dimension mismatch in {field}: expected {expected}, found {found}"
+            ),
+            ModelError::Truncated { expected, found } => {
+                write!(f, "model blob truncated: {found} bytes, {expected} needed")
+            }
+            ModelError::TrailingBytes { count } => {
+                write!(f, "{count} unexpected bytes after the end of the model blob")
+            }
+            ModelError::Checksum { stored, computed } => write!(
+                f,
+                "model blob checksum mismatch (stored {stored:#010x}, computed {computed:#010x})"
+            ),
+            ModelError::Malformed => f.write_str("model blob payload is malformed"),
+            ModelError::NonFinite { field, index } => {
+                write!(f, "non-finite value in {field} at index {index}")
+            }
+            ModelError::NegativeDictionary { channel, synergy } => write!(
+                f,
+                "negative dictionary entry at channel {channel}, synergy {synergy}"
+            ),
+            ModelError::OutOfRange { field, index } => {
+                write!(f, "value out of range in {field} at index {index}")
+            }
+            ModelError::EncoderPresence { present: true } => {
+                f.write_str("model has encoder layers but declares no hidden sizes")
+            }
+            ModelError::EncoderPresence { present: false } => {
+                f.write_str("model declares hidden sizes but carries no encoder layers")
+            }
+        }
+    }
+}
+
+impl core::error::Error for ModelError {}
+
+/// Why a frame or a pair of arrays could not be processed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputError {
+    /// An input value is NaN or ±∞.
+    NonFinite {
+        /// Channel of the first bad value.
+        channel: u32,
+    },
+    /// Two arrays that must have the same length do not, or a length is not a whole number
+    /// of frames.
+    LengthMismatch {
+        /// Length required.
+        expected: u32,
+        /// Length found.
+        found: u32,
+    },
+    /// A metric's denominator is zero (e.g. VAF of an all-zero signal).
+    ZeroEnergy,
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            InputError::NonFinite { channel } => write!(f, "non-finite input on channel {channel}"),
+            InputError::LengthMismatch { expected, found } => {
+                write!(f, "length mismatch: expected {expected}, found {found}")
+            }
+            InputError::ZeroEnergy => f.write_str("signal energy is zero; the ratio is undefined"),
+        }
+    }
+}
+
+impl core::error::Error for InputError {}
+
+/// Converts a length to `u32` for error reports, saturating (lengths that large are errors
+/// anyway).
+pub(crate) fn len_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}

@@ -1,0 +1,61 @@
+//! `vaenmf-core`: VAE-NMF muscle-synergy inference for microcontrollers and hosts.
+//!
+//! A VAE-NMF model explains an EMG envelope frame `x ∈ ℝᵐ₊` as `x ≈ W z` with a
+//! nonnegative dictionary `W` (`m × r`, the synergies) and activations `z ∈ ℝʳ₊` whose
+//! posterior is a product of Gammas produced by an encoder MLP. This crate runs a trained
+//! model; `vaenmf-trainer` trains and exports it.
+//!
+//! # Layers
+//!
+//! - [`blob`]: the one model format (postcard, versioned, CRC-32, validated on load).
+//! - [`model`]: [`Model`], dimensions as const generics, weights as borrowed fixed-size
+//!   arrays (in flash as `static`s, or in caller-provided [`ModelStorage`]).
+//! - [`encoder`]: scaling → dense+ReLU → dense+ReLU → softplus heads → Gamma (α, β).
+//! - [`gamma`]: log-gamma, digamma, Gamma KL, a seedable Marsaglia–Tsang sampler.
+//! - [`linalg`]: `W·z` and Lawson–Hanson NNLS for a fixed dictionary.
+//! - [`vaf`](mod@vaf): variance accounted for, batch and streaming.
+//! - [`tracker`]: [`SynergyTracker`], one frame in, activations and windowed VAF out.
+//!
+//! # Invariants
+//!
+//! - No heap (unless the `alloc` feature is on, and then only for `ModelBlob`), no
+//!   recursion in inference, no `unsafe`.
+//! - No panics on any input: malformed blobs, wrong dimensions and non-finite frames are
+//!   errors ([`ModelError`], [`InputError`]). Array lengths are part of the types, so a
+//!   constructed [`Model`] cannot index out of bounds.
+//! - A model built with [`Model::new_checked`] or decoded from a blob has finite weights, a
+//!   nonnegative dictionary and positive scales, α₀ and floor, so every α, β it produces is
+//!   strictly positive.
+//! - Results do not depend on the target: dot products are summed in a fixed order without
+//!   fused multiply-add.
+//!
+//! # Features
+//!
+//! - `alloc` / `std`: owned `ModelBlob` and blob encoding.
+//! - `fast-math`: micromath's approximate `exp`/`ln` in the heads (about 1e-3 relative).
+#![cfg_attr(not(any(test, feature = "std")), no_std)]
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+
+pub mod blob;
+pub mod encoder;
+pub mod error;
+pub mod gamma;
+pub mod linalg;
+mod math;
+pub mod model;
+pub mod tracker;
+pub mod vaf;
+
+pub use blob::{peek_header, BlobHeader, ModelStorage};
+#[cfg(feature = "alloc")]
+pub use blob::{EncoderArrays, ModelBlob};
+pub use encoder::Posterior;
+pub use error::{Field, InputError, ModelError};
+pub use linalg::{reconstruct, NnlsSolution, NnlsSolver};
+pub use model::{DenseLayer, Dims, EncoderWeights, Model, ModelParts};
+pub use tracker::{SynergyTracker, TrackedFrame};
+pub use vaf::{r2_centred, vaf, vaf_per_channel, VafAccumulator};

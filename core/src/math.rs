@@ -1,0 +1,15 @@
+//! Elementary functions: libm by default, micromath's approximations with `fast-math`.
+
+/// `ln(1 + eˣ)` without overflow for large `x`.
+#[cfg(not(feature = "fast-math"))]
+pub fn softplus(x: f32) -> f32 {
+    x.max(0.0) + libm::log1pf(libm::expf(-x.abs()))
+}
+
+/// `ln(1 + eˣ)` without overflow for large `x` (micromath approximations, ~1e-3 relative).
+#[cfg(feature = "fast-math")]
+pub fn softplus(x: f32) -> f32 {
+    // Called through the trait so `std`'s inherent methods are not picked instead.
+    use micromath::F32Ext;
+    x.max(0.0) + F32Ext::ln(1.0 + F32Ext::exp(-x.abs()))
+}

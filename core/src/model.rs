@@ -1,0 +1,335 @@
+//! The model type: dimensions are const generics, weights are borrowed fixed-size arrays.
+//!
+//! Because every array's length is part of its type, no accessor or kernel can index out of
+//! bounds: once a [`Model`] exists, inference cannot panic. [`Model::new_checked`] also scans
+//! every value (finite, nonnegative dictionary, positive scales) with the same routine the
+//! blob decoder uses, so a checked model never produces NaN from its own weights.
+//! [`Model::new_unchecked`] skips that scan for weights already validated elsewhere (e.g. at
+//! firmware build time); it is still panic-free, only its numbers are then the caller's
+//! responsibility.
+
+use crate::error::{len_u32, Field, ModelError};
+
+/// A dense layer `y = b + Wᵀ x` with weights stored input-major: `IN` rows of `OUT`
+/// weights, `weights[i][o]` connecting input `i` to output `o` (the layout of burn's
+/// `Linear`, `[d_in, d_out]`, so export is a plain copy).
+#[derive(Debug, Clone, Copy)]
+pub struct DenseLayer<'a, const IN: usize, const OUT: usize> {
+    /// One row of `OUT` weights per input.
+    pub weights: &'a [[f32; OUT]; IN],
+    /// One bias per output.
+    pub bias: &'a [f32; OUT],
+}
+
+/// Encoder weights: `m → h1 → h2` (ReLU) and two heads `h2 → r` for the Gamma shape and rate.
+#[derive(Debug, Clone, Copy)]
+pub struct EncoderWeights<'a, const M: usize, const H1: usize, const H2: usize, const R: usize> {
+    /// First hidden layer.
+    pub layer1: DenseLayer<'a, M, H1>,
+    /// Second hidden layer.
+    pub layer2: DenseLayer<'a, H1, H2>,
+    /// Head whose softplus plus the floor is the Gamma shape α.
+    pub alpha_head: DenseLayer<'a, H2, R>,
+    /// Head whose softplus plus the floor is the Gamma rate β.
+    pub beta_head: DenseLayer<'a, H2, R>,
+}
+
+/// The arrays and scalars that make a model, before validation.
+#[derive(Debug, Clone, Copy)]
+pub struct ModelParts<'a, const M: usize, const H1: usize, const H2: usize, const R: usize> {
+    /// Subtracted from each raw input channel first.
+    pub input_offset: &'a [f32; M],
+    /// Multiplied into each channel after the offset (must be > 0).
+    pub input_scale: &'a [f32; M],
+    /// Shape α₀ of the Gamma(α₀, 1) prior.
+    pub alpha0: f32,
+    /// Floor added to both heads' softplus so α, β > 0.
+    pub floor: f32,
+    /// The encoder; `None` for an NMF-only model (then `H1 = H2 = 0`).
+    pub encoder: Option<EncoderWeights<'a, M, H1, H2, R>>,
+    /// Dictionary `W`, one row of `R` synergy weights per channel.
+    pub dictionary: &'a [[f32; R]; M],
+}
+
+/// A validated model. `Copy`: it only borrows its weights.
+#[derive(Debug, Clone, Copy)]
+pub struct Model<'a, const M: usize, const H1: usize, const H2: usize, const R: usize> {
+    parts: ModelParts<'a, M, H1, H2, R>,
+}
+
+/// Model dimensions as stored in a blob header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Dims {
+    /// EMG channels `m`.
+    pub channels: u32,
+    /// First hidden layer width (0 for NMF-only models).
+    pub hidden1: u32,
+    /// Second hidden layer width (0 for NMF-only models).
+    pub hidden2: u32,
+    /// Synergies `r`.
+    pub rank: u32,
+}
+
+/// The encoder arrays in blob order.
+pub(crate) const ENCODER_FIELDS: [Field; 8] = [
+    Field::Layer1Weights,
+    Field::Layer1Bias,
+    Field::Layer2Weights,
+    Field::Layer2Bias,
+    Field::AlphaHeadWeights,
+    Field::AlphaHeadBias,
+    Field::BetaHeadWeights,
+    Field::BetaHeadBias,
+];
+
+impl Dims {
+    /// Whether these dimensions describe a model with an encoder.
+    pub const fn has_encoder(&self) -> bool {
+        self.hidden1 > 0 && self.hidden2 > 0
+    }
+
+    /// Number of `f32` values the array `field` holds for these dimensions (0 for scalars).
+    pub fn len_of(&self, field: Field) -> u64 {
+        let (m, h1, h2, r) = (
+            u64::from(self.channels),
+            u64::from(self.hidden1),
+            u64::from(self.hidden2),
+            u64::from(self.rank),
+        );
+        match field {
+            Field::InputOffset | Field::InputScale => m,
+            Field::Layer1Weights => h1 * m,
+            Field::Layer1Bias => h1,
+            Field::Layer2Weights => h2 * h1,
+            Field::Layer2Bias => h2,
+            Field::AlphaHeadWeights | Field::BetaHeadWeights => r * h2,
+            Field::AlphaHeadBias | Field::BetaHeadBias => r,
+            Field::Dictionary => m * r,
+            Field::Channels
+            | Field::Hidden1
+            | Field::Hidden2
+            | Field::Rank
+            | Field::Alpha0
+            | Field::Floor => 0,
+        }
+    }
+
+    /// Multiply-accumulates of one encoder forward pass (0 without an encoder).
+    pub fn encoder_macs(&self) -> u64 {
+        if !self.has_encoder() {
+            return 0;
+        }
+        [
+            Field::Layer1Weights,
+            Field::Layer2Weights,
+            Field::AlphaHeadWeights,
+            Field::BetaHeadWeights,
+        ]
+        .iter()
+        .map(|&f| self.len_of(f))
+        .sum()
+    }
+
+    /// Checks that these are the dimensions `expected` (field by field).
+    pub fn expect(&self, expected: &Dims) -> Result<(), ModelError> {
+        let pairs = [
+            (Field::Channels, expected.channels, self.channels),
+            (Field::Hidden1, expected.hidden1, self.hidden1),
+            (Field::Hidden2, expected.hidden2, self.hidden2),
+            (Field::Rank, expected.rank, self.rank),
+        ];
+        for (field, expected, found) in pairs {
+            if expected != found {
+                return Err(ModelError::DimensionMismatch {
+                    field,
+                    expected,
+                    found,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Flat view of a model's arrays: what the one validation routine reads, whichever way the
+/// arrays are stored (borrowed fixed-size arrays or owned vectors).
+pub(crate) struct ModelView<'a> {
+    pub dims: Dims,
+    pub alpha0: f32,
+    pub floor: f32,
+    pub input_offset: &'a [f32],
+    pub input_scale: &'a [f32],
+    /// In [`ENCODER_FIELDS`] order.
+    pub encoder: Option<[&'a [f32]; 8]>,
+    pub dictionary: &'a [f32],
+}
+
+impl ModelView<'_> {
+    /// The one validation routine: lengths against `dims`, then every value.
+    pub fn validate(&self) -> Result<(), ModelError> {
+        let dims = &self.dims;
+        if dims.channels == 0 {
+            return Err(out_of_range(Field::Channels, 0));
+        }
+        if dims.rank == 0 {
+            return Err(out_of_range(Field::Rank, 0));
+        }
+        if (dims.hidden1 == 0) != (dims.hidden2 == 0) || dims.has_encoder() != self.encoder.is_some() {
+            return Err(ModelError::EncoderPresence {
+                present: self.encoder.is_some(),
+            });
+        }
+        if !(self.alpha0.is_finite() && self.alpha0 > 0.0) {
+            return Err(out_of_range(Field::Alpha0, 0));
+        }
+        if !(self.floor.is_finite() && self.floor > 0.0) {
+            return Err(out_of_range(Field::Floor, 0));
+        }
+
+        check_len(dims, Field::InputOffset, self.input_offset)?;
+        check_finite(Field::InputOffset, self.input_offset)?;
+        check_len(dims, Field::InputScale, self.input_scale)?;
+        check_finite(Field::InputScale, self.input_scale)?;
+        if let Some(i) = self.input_scale.iter().position(|&s| s <= 0.0) {
+            return Err(out_of_range(Field::InputScale, i));
+        }
+        if let Some(arrays) = &self.encoder {
+            for (field, values) in ENCODER_FIELDS.iter().zip(arrays) {
+                check_len(dims, *field, values)?;
+                check_finite(*field, values)?;
+            }
+        }
+        check_len(dims, Field::Dictionary, self.dictionary)?;
+        check_finite(Field::Dictionary, self.dictionary)?;
+        if let Some(i) = self.dictionary.iter().position(|&w| w < 0.0) {
+            let r = dims.rank as usize;
+            return Err(ModelError::NegativeDictionary {
+                channel: len_u32(i / r),
+                synergy: len_u32(i % r),
+            });
+        }
+        Ok(())
+    }
+}
+
+fn out_of_range(field: Field, index: usize) -> ModelError {
+    ModelError::OutOfRange {
+        field,
+        index: len_u32(index),
+    }
+}
+
+fn check_len(dims: &Dims, field: Field, values: &[f32]) -> Result<(), ModelError> {
+    let expected = dims.len_of(field);
+    if values.len() as u64 != expected {
+        return Err(ModelError::DimensionMismatch {
+            field,
+            expected: u32::try_from(expected).unwrap_or(u32::MAX),
+            found: len_u32(values.len()),
+        });
+    }
+    Ok(())
+}
+
+fn check_finite(field: Field, values: &[f32]) -> Result<(), ModelError> {
+    match values.iter().position(|v| !v.is_finite()) {
+        Some(i) => Err(ModelError::NonFinite {
+            field,
+            index: len_u32(i),
+        }),
+        None => Ok(()),
+    }
+}
+
+impl<'a, const M: usize, const H1: usize, const H2: usize, const R: usize> ModelParts<'a, M, H1, H2, R> {
+    /// The dimensions these const generics stand for.
+    pub const fn dims() -> Dims {
+        Dims {
+            channels: M as u32,
+            hidden1: H1 as u32,
+            hidden2: H2 as u32,
+            rank: R as u32,
+        }
+    }
+
+    pub(crate) fn view(&self) -> ModelView<'a> {
+        ModelView {
+            dims: Self::dims(),
+            alpha0: self.alpha0,
+            floor: self.floor,
+            input_offset: self.input_offset,
+            input_scale: self.input_scale,
+            encoder: self.encoder.map(|e| {
+                [
+                    e.layer1.weights.as_flattened(),
+                    e.layer1.bias,
+                    e.layer2.weights.as_flattened(),
+                    e.layer2.bias,
+                    e.alpha_head.weights.as_flattened(),
+                    e.alpha_head.bias,
+                    e.beta_head.weights.as_flattened(),
+                    e.beta_head.bias,
+                ]
+            }),
+            dictionary: self.dictionary.as_flattened(),
+        }
+    }
+}
+
+impl<'a, const M: usize, const H1: usize, const H2: usize, const R: usize> Model<'a, M, H1, H2, R> {
+    /// Validates every value and wraps the parts.
+    ///
+    /// Rejects: `M == 0` or `R == 0`; an encoder present with zero hidden widths or absent
+    /// with nonzero ones; α₀, floor or any input scale ≤ 0; any non-finite value; any
+    /// negative dictionary entry.
+    pub fn new_checked(parts: ModelParts<'a, M, H1, H2, R>) -> Result<Self, ModelError> {
+        parts.view().validate()?;
+        Ok(Self { parts })
+    }
+
+    /// Wraps the parts without scanning values. Inference stays panic-free (lengths are in
+    /// the types); only the numbers are then the caller's responsibility. Meant for weights
+    /// validated at build time, e.g. firmware `static`s emitted by a `build.rs`.
+    pub const fn new_unchecked(parts: ModelParts<'a, M, H1, H2, R>) -> Self {
+        Self { parts }
+    }
+
+    /// The model's arrays.
+    pub const fn parts(&self) -> &ModelParts<'a, M, H1, H2, R> {
+        &self.parts
+    }
+
+    /// Dimensions (`M`, `H1`, `H2`, `R`).
+    pub const fn dims(&self) -> Dims {
+        ModelParts::<M, H1, H2, R>::dims()
+    }
+
+    /// The encoder, if this is a VAE-NMF model.
+    pub const fn encoder(&self) -> Option<&EncoderWeights<'a, M, H1, H2, R>> {
+        self.parts.encoder.as_ref()
+    }
+
+    /// Dictionary `W`, one row per channel.
+    pub const fn dictionary(&self) -> &'a [[f32; R]; M] {
+        self.parts.dictionary
+    }
+
+    /// Prior shape α₀.
+    pub const fn alpha0(&self) -> f32 {
+        self.parts.alpha0
+    }
+
+    /// Applies the input scaling: `(raw − offset) · scale`, channel by channel.
+    pub fn scale_input(&self, raw: &[f32; M]) -> [f32; M] {
+        let mut out = [0.0; M];
+        for (((o, &x), &off), &s) in out
+            .iter_mut()
+            .zip(raw)
+            .zip(self.parts.input_offset)
+            .zip(self.parts.input_scale)
+        {
+            *o = (x - off) * s;
+        }
+        out
+    }
+}

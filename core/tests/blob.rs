@@ -1,0 +1,283 @@
+//! Model blob: round trips, every truncation, every single-bit flip, each error variant.
+
+mod common;
+
+use common::random_blob;
+use vaenmf_core::blob::{FORMAT_VERSION, MAGIC};
+use vaenmf_core::{peek_header, Field, ModelBlob, ModelError, ModelStorage};
+
+#[test]
+fn owned_round_trip_is_exact() {
+    for hidden in [(4, 5), (0, 0)] {
+        let blob = random_blob(7, 3, hidden, 2);
+        let bytes = blob.to_bytes().unwrap();
+        assert_eq!(&bytes[..4], &MAGIC);
+        assert_eq!(ModelBlob::from_bytes(&bytes).unwrap(), blob);
+        assert_eq!(peek_header(&bytes).unwrap().dims, blob.dims);
+    }
+}
+
+#[test]
+fn storage_decode_matches_owned_arrays() {
+    let blob = random_blob(8, 3, (4, 5), 2);
+    let bytes = blob.to_bytes().unwrap();
+    let mut storage = ModelStorage::<3, 4, 5, 2>::new();
+    let model = storage.decode(&bytes).unwrap();
+    let enc = model.encoder().unwrap();
+    let owned = blob.encoder.as_ref().unwrap();
+    assert_eq!(enc.layer1.weights.as_flattened(), &owned.layer1_weights[..]);
+    assert_eq!(enc.layer2.bias, &owned.layer2_bias[..]);
+    assert_eq!(enc.beta_head.weights.as_flattened(), &owned.beta_head_weights[..]);
+    assert_eq!(model.dictionary().as_flattened(), &blob.dictionary[..]);
+    assert_eq!(model.alpha0(), blob.alpha0);
+}
+
+#[test]
+fn storage_rejects_other_dimensions() {
+    let bytes = random_blob(9, 3, (4, 5), 2).to_bytes().unwrap();
+    let mut storage = ModelStorage::<3, 4, 6, 2>::new();
+    assert_eq!(
+        storage.decode(&bytes).unwrap_err(),
+        ModelError::DimensionMismatch {
+            field: Field::Hidden2,
+            expected: 6,
+            found: 5
+        }
+    );
+    let mut nmf_storage = ModelStorage::<3, 0, 0, 2>::new();
+    assert!(matches!(
+        nmf_storage.decode(&bytes),
+        Err(ModelError::DimensionMismatch {
+            field: Field::Hidden1,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn every_truncation_is_rejected() {
+    for hidden in [(4, 5), (0, 0)] {
+        let bytes = random_blob(10, 3, hidden, 2).to_bytes().unwrap();
+        for len in 0..bytes.len() {
+            let cut = &bytes[..len];
+            let err = ModelBlob::from_bytes(cut).unwrap_err();
+            assert!(
+                matches!(err, ModelError::Truncated { .. }),
+                "length {len}: {err:?}"
+            );
+            let mut storage = ModelStorage::<3, 4, 5, 2>::new();
+            assert!(storage.decode(cut).is_err());
+        }
+    }
+}
+
+#[test]
+fn every_single_bit_flip_is_rejected() {
+    let bytes = random_blob(11, 3, (4, 5), 2).to_bytes().unwrap();
+    let mut storage = ModelStorage::<3, 4, 5, 2>::new();
+    for bit in 0..bytes.len() * 8 {
+        let mut bad = bytes.clone();
+        bad[bit / 8] ^= 1 << (bit % 8);
+        let err = ModelBlob::from_bytes(&bad).unwrap_err();
+        let byte = bit / 8;
+        // The most specific error for where the flip landed.
+        match byte {
+            0..=3 => assert!(matches!(err, ModelError::BadMagic { .. }), "bit {bit}: {err:?}"),
+            4..=5 => assert!(
+                matches!(err, ModelError::UnsupportedVersion { .. }),
+                "bit {bit}: {err:?}"
+            ),
+            6..=9 => assert!(
+                matches!(
+                    err,
+                    ModelError::Truncated { .. } | ModelError::TrailingBytes { .. }
+                ),
+                "bit {bit}: {err:?}"
+            ),
+            _ => assert!(matches!(err, ModelError::Checksum { .. }), "bit {bit}: {err:?}"),
+        }
+        assert_eq!(storage.decode(&bad).unwrap_err(), err);
+        // Messages are printable for every error.
+        assert!(!err.to_string().is_empty());
+    }
+}
+
+#[test]
+fn trailing_bytes_and_version_are_reported() {
+    let mut bytes = random_blob(12, 3, (0, 0), 2).to_bytes().unwrap();
+    let mut longer = bytes.clone();
+    longer.extend_from_slice(&[0, 0, 0]);
+    assert_eq!(
+        ModelBlob::from_bytes(&longer).unwrap_err(),
+        ModelError::TrailingBytes { count: 3 }
+    );
+    bytes[4..6].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
+    assert_eq!(
+        ModelBlob::from_bytes(&bytes).unwrap_err(),
+        ModelError::UnsupportedVersion {
+            found: FORMAT_VERSION + 1,
+            supported: FORMAT_VERSION
+        }
+    );
+    assert_eq!(
+        ModelBlob::from_bytes(b"PK\x03\x04rest").unwrap_err(),
+        ModelError::BadMagic {
+            found: *b"PK\x03\x04"
+        }
+    );
+}
+
+#[test]
+fn invalid_values_are_refused_at_encode_time() {
+    let good = random_blob(13, 3, (4, 5), 2);
+
+    let mut nan_w = good.clone();
+    nan_w.dictionary[3] = f32::NAN;
+    assert_eq!(
+        nan_w.to_bytes().unwrap_err(),
+        ModelError::NonFinite {
+            field: Field::Dictionary,
+            index: 3
+        }
+    );
+
+    let mut neg_w = good.clone();
+    neg_w.dictionary[5] = -1e-6; // row 2, column 1 of a 3 × 2 dictionary
+    assert_eq!(
+        neg_w.to_bytes().unwrap_err(),
+        ModelError::NegativeDictionary {
+            channel: 2,
+            synergy: 1
+        }
+    );
+
+    let mut inf_layer = good.clone();
+    inf_layer.encoder.as_mut().unwrap().layer2_weights[7] = f32::INFINITY;
+    assert_eq!(
+        inf_layer.to_bytes().unwrap_err(),
+        ModelError::NonFinite {
+            field: Field::Layer2Weights,
+            index: 7
+        }
+    );
+
+    let mut zero_scale = good.clone();
+    zero_scale.input_scale[1] = 0.0;
+    assert_eq!(
+        zero_scale.to_bytes().unwrap_err(),
+        ModelError::OutOfRange {
+            field: Field::InputScale,
+            index: 1
+        }
+    );
+
+    let mut short = good.clone();
+    short.encoder.as_mut().unwrap().alpha_head_bias.pop();
+    assert_eq!(
+        short.to_bytes().unwrap_err(),
+        ModelError::DimensionMismatch {
+            field: Field::AlphaHeadBias,
+            expected: 2,
+            found: 1
+        }
+    );
+
+    let mut no_encoder = good.clone();
+    no_encoder.encoder = None;
+    assert_eq!(
+        no_encoder.to_bytes().unwrap_err(),
+        ModelError::EncoderPresence { present: false }
+    );
+
+    let mut bad_alpha0 = good;
+    bad_alpha0.alpha0 = 0.0;
+    assert!(matches!(
+        bad_alpha0.to_bytes().unwrap_err(),
+        ModelError::OutOfRange {
+            field: Field::Alpha0,
+            ..
+        }
+    ));
+}
+
+/// A blob whose checksum is valid but whose contents are not (as a buggy or hostile writer
+/// could produce) is still caught by the value checks on decode.
+#[test]
+fn checksummed_but_invalid_values_are_rejected_on_decode() {
+    let blob = random_blob(14, 3, (0, 0), 2);
+    let mut bytes = blob.to_bytes().unwrap();
+    // The dictionary is the last array: its final value sits just before the CRC.
+    let at = bytes.len() - 8;
+    bytes[at..at + 4].copy_from_slice(&(-1.0f32).to_le_bytes());
+    let body_len = bytes.len() - 4;
+    let crc = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC).checksum(&bytes[..body_len]);
+    bytes[body_len..].copy_from_slice(&crc.to_le_bytes());
+    assert_eq!(
+        ModelBlob::from_bytes(&bytes).unwrap_err(),
+        ModelError::NegativeDictionary {
+            channel: 2,
+            synergy: 1
+        }
+    );
+    let mut storage = ModelStorage::<3, 0, 0, 2>::new();
+    assert_eq!(
+        storage.decode(&bytes).unwrap_err(),
+        ModelError::NegativeDictionary {
+            channel: 2,
+            synergy: 1
+        }
+    );
+}
+
+mod fuzz {
+    //! Property-based fuzzing of both decoders (the cargo-fuzz target in `core/fuzz` does
+    //! the same coverage-guided, on a nightly toolchain). Random bytes, and mutations of a
+    //! valid blob with the checksum recomputed so mutations reach the payload parser.
+    use super::*;
+    use proptest::prelude::*;
+
+    fn fix_crc(bytes: &mut [u8]) {
+        if bytes.len() >= 14 {
+            let body = bytes.len() - 4;
+            let crc = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC).checksum(&bytes[..body]);
+            bytes[body..].copy_from_slice(&crc.to_le_bytes());
+        }
+    }
+
+    fn decode_both(bytes: &[u8]) {
+        let owned = ModelBlob::from_bytes(bytes);
+        let mut storage = ModelStorage::<3, 4, 5, 2>::new();
+        let stored = storage.decode(bytes).map(|m| m.dims());
+        if let Ok(blob) = &owned {
+            blob.validate().unwrap();
+            // Whatever decodes re-encodes to the same bytes.
+            assert_eq!(blob.to_bytes().unwrap(), bytes);
+        }
+        if let Ok(dims) = stored {
+            assert_eq!(owned.unwrap().dims, dims);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            decode_both(&bytes);
+        }
+
+        #[test]
+        fn mutated_blobs_with_valid_checksum_never_panic(
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6),
+            hidden in prop_oneof![Just((4usize, 5usize)), Just((0, 0))],
+        ) {
+            let mut bytes = random_blob(15, 3, hidden, 2).to_bytes().unwrap();
+            for (at, value) in edits {
+                let i = 10 + at.index(bytes.len() - 14);
+                bytes[i] = value;
+            }
+            fix_crc(&mut bytes);
+            decode_both(&bytes);
+        }
+    }
+}
