@@ -1,6 +1,6 @@
 //! `W·z` reconstruction and nonnegative least squares for a fixed dictionary.
 
-use nalgebra::{Cholesky, SMatrix, SMatrixView, SVector};
+use nalgebra::{Cholesky, Const, DVectorView, Dyn, MatrixView, SMatrix, SMatrixView, SVector};
 
 use crate::error::{len_u32, InputError};
 
@@ -8,6 +8,11 @@ use crate::error::{len_u32, InputError};
 /// contiguous layout).
 fn transposed<const M: usize, const R: usize>(w: &[[f32; R]; M]) -> SMatrixView<'_, f32, R, M> {
     SMatrixView::from_slice(w.as_flattened())
+}
+
+/// The same for any number of channels.
+fn dyn_transposed<const R: usize>(w: &[[f32; R]]) -> MatrixView<'_, f32, Const<R>, Dyn> {
+    MatrixView::from_slice_generic(w.as_flattened(), Const::<R>, Dyn(w.len()))
 }
 
 /// Reconstruction `x̂ = W z` for a dictionary stored one row per channel.
@@ -30,22 +35,24 @@ pub struct NnlsSolution<const R: usize> {
 
 /// Lawson–Hanson active-set NNLS, `min ‖W z − x‖² s.t. z ≥ 0`, for one fixed dictionary.
 ///
-/// Precomputes `WᵀW` once; each solve costs `O(M·R)` for `Wᵀx` plus at most `3R` outer
+/// The rank `R` is a const generic (the passive-set algebra is fixed-size); the number of
+/// channels is the dictionary's length, so hosts can serve any channel count from one
+/// instantiation per rank. Precomputes `WᵀW` once; each solve costs `O(M·R)` for `Wᵀx` plus at most `3R` outer
 /// iterations of an `R × R` Cholesky solve on the passive set (masked to a fixed size, so
 /// nothing is allocated). Deterministic: ties go to the lowest index. A column that makes the
 /// passive system singular (zero or duplicate columns) is kept out of the passive set.
 #[derive(Debug, Clone)]
-pub struct NnlsSolver<'a, const M: usize, const R: usize> {
-    dictionary: &'a [[f32; R]; M],
+pub struct NnlsSolver<'a, const R: usize> {
+    dictionary: &'a [[f32; R]],
     gram: SMatrix<f32, R, R>,
     /// Largest column norm of `W`, for the optimality tolerance.
     max_column_norm: f32,
 }
 
-impl<'a, const M: usize, const R: usize> NnlsSolver<'a, M, R> {
-    /// Prepares the solver for dictionary `w` (one row per channel).
-    pub fn new(w: &'a [[f32; R]; M]) -> Self {
-        let wt = transposed(w);
+impl<'a, const R: usize> NnlsSolver<'a, R> {
+    /// Prepares the solver for dictionary `w` (one row of `R` weights per channel).
+    pub fn new(w: &'a [[f32; R]]) -> Self {
+        let wt = dyn_transposed(w);
         let gram = wt * wt.transpose();
         let max_column_norm = (0..R).map(|j| libm::sqrtf(gram[(j, j)])).fold(0.0f32, f32::max);
         Self {
@@ -55,14 +62,26 @@ impl<'a, const M: usize, const R: usize> NnlsSolver<'a, M, R> {
         }
     }
 
-    /// Solves for one frame. Errors on a non-finite input value (naming its channel).
-    pub fn solve(&self, x: &[f32; M]) -> Result<NnlsSolution<R>, InputError> {
+    /// Number of channels of the dictionary.
+    pub fn channels(&self) -> usize {
+        self.dictionary.len()
+    }
+
+    /// Solves for one frame of [`channels`](Self::channels) values. Errors on a length
+    /// mismatch or a non-finite input value (naming its channel).
+    pub fn solve(&self, x: &[f32]) -> Result<NnlsSolution<R>, InputError> {
+        if x.len() != self.dictionary.len() {
+            return Err(InputError::LengthMismatch {
+                expected: len_u32(self.dictionary.len()),
+                found: len_u32(x.len()),
+            });
+        }
         if let Some(channel) = x.iter().position(|v| !v.is_finite()) {
             return Err(InputError::NonFinite {
                 channel: len_u32(channel),
             });
         }
-        let c: SVector<f32, R> = transposed(self.dictionary) * SVector::<f32, M>::from_column_slice(x);
+        let c: SVector<f32, R> = dyn_transposed(self.dictionary) * DVectorView::from_slice(x, x.len());
         let x_norm = libm::sqrtf(x.iter().map(|v| v * v).sum::<f32>());
         // Gradient entries are a_jᵀ(x − Wz); their rounding error scales with ‖a_j‖·‖x‖.
         let tol = 64.0 * f32::EPSILON * (R as f32) * self.max_column_norm * x_norm;

@@ -40,7 +40,7 @@ pub struct SynergyTracker<
     const WINDOW: usize,
 > {
     model: Model<'a, M, H1, H2, R>,
-    nnls: NnlsSolver<'a, M, R>,
+    nnls: NnlsSolver<'a, R>,
     window: Deque<([f32; M], [f32; M]), WINDOW>,
     totals: VafAccumulator<M>,
     frames: u64,

@@ -178,3 +178,17 @@ fn nnls_of_zero_signal_and_zero_dictionary_is_zero() {
     let w = [[0.5f32; R]; M];
     assert_eq!(NnlsSolver::new(&w).solve(&[0.0; M]).unwrap().z, [0.0; R]);
 }
+
+#[test]
+fn nnls_serves_any_channel_count_and_checks_lengths() {
+    // One solver type per rank; the channel count comes from the dictionary slice.
+    let w: Vec<[f32; 2]> = vec![[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]];
+    let solver = NnlsSolver::new(&w);
+    assert_eq!(solver.channels(), 3);
+    let sol = solver.solve(&[1.0, 2.0, 3.0]).unwrap();
+    assert!((sol.z[0] - 1.0).abs() < 1e-5 && (sol.z[1] - 2.0).abs() < 1e-5);
+    assert_eq!(
+        solver.solve(&[1.0, 2.0]).unwrap_err(),
+        vaenmf_core::InputError::LengthMismatch { expected: 3, found: 2 }
+    );
+}

@@ -1,0 +1,138 @@
+//! Raw EMG → linear envelope: remove DC, band-pass, full-wave rectify, zero-phase low-pass,
+//! optional decimation. Filters are Butterworth designs from `sci-rs` (a port of SciPy's
+//! `butter` and `sosfiltfilt`), run forward and backward so the envelope is not delayed.
+
+use anyhow::{bail, Result};
+use sci_rs::signal::filter::design::{butter_dyn, DigitalFilter, FilterBandType, FilterOutputType, Sos};
+use sci_rs::signal::filter::sosfiltfilt_dyn;
+
+use super::EmgMatrix;
+
+/// Envelope settings.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct EnvelopeConfig {
+    /// Sampling rate of the raw EMG, Hz.
+    pub fs: f64,
+    /// Band-pass edges, Hz (surface EMG convention: 20–450 Hz).
+    pub band: (f64, f64),
+    /// Envelope low-pass cut-off, Hz.
+    pub lowpass: f64,
+    /// Butterworth order of each filter (applied twice by the zero-phase pass).
+    pub order: usize,
+    /// Keep every k-th envelope sample (1 = no decimation).
+    pub decimate: usize,
+}
+
+impl EnvelopeConfig {
+    /// Defaults for a sampling rate: 20–450 Hz band-pass, 4 Hz envelope, order 4.
+    pub fn new(fs: f64) -> Self {
+        Self {
+            fs,
+            band: (20.0, 450.0),
+            lowpass: 4.0,
+            order: 4,
+            decimate: 1,
+        }
+    }
+}
+
+/// What the preprocessing did, for the report and the user.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct EnvelopeLog {
+    /// Stages applied, in order.
+    pub applied: Vec<String>,
+    /// Stages skipped and why (e.g. a band edge above the Nyquist frequency).
+    pub skipped: Vec<String>,
+}
+
+/// Second-order sections of a Butterworth filter; `wn` in Hz with `fs`.
+pub fn butterworth(order: usize, wn: Vec<f64>, band: FilterBandType, fs: f64) -> Result<Vec<Sos<f64>>> {
+    match butter_dyn(order, wn, Some(band), Some(false), Some(FilterOutputType::Sos), Some(fs)) {
+        DigitalFilter::Sos(sos) => Ok(sos.sos),
+        _ => bail!("filter design returned coefficients in another form than second-order sections"),
+    }
+}
+
+/// Zero-phase filtering of one channel (needs more than 3 × (2·sections + 1) samples).
+fn filtfilt(x: &[f64], sos: &[Sos<f64>]) -> Vec<f64> {
+    sosfiltfilt_dyn(x.iter(), sos)
+}
+
+/// Raw EMG to envelopes, channel by channel.
+pub fn envelope(raw: &EmgMatrix, cfg: &EnvelopeConfig) -> Result<(EmgMatrix, EnvelopeLog)> {
+    let nyquist = cfg.fs / 2.0;
+    if !(cfg.fs > 0.0 && cfg.fs.is_finite()) {
+        bail!("--fs must be a positive sampling rate, got {}", cfg.fs);
+    }
+    if !(cfg.lowpass > 0.0 && cfg.lowpass < nyquist) {
+        bail!(
+            "envelope cut-off {} Hz must lie between 0 and the Nyquist frequency {nyquist} Hz",
+            cfg.lowpass
+        );
+    }
+    if cfg.decimate == 0 {
+        bail!("--decimate must be at least 1");
+    }
+    let min_len = 3 * (2 * cfg.order + 1) + 1;
+    if raw.frames <= min_len {
+        bail!(
+            "{} samples are too few to filter (need more than {min_len})",
+            raw.frames
+        );
+    }
+    let mut log = EnvelopeLog::default();
+    log.applied.push("remove DC (subtract each channel's mean)".into());
+
+    // Band-pass: keep only the edges the sampling rate supports.
+    let (lo, hi) = cfg.band;
+    let order = cfg.order;
+    let band: Option<Vec<Sos<f64>>> = if lo >= nyquist {
+        log.skipped.push(format!(
+            "band-pass {lo}–{hi} Hz: both edges are at or above the Nyquist frequency {nyquist} Hz"
+        ));
+        None
+    } else if hi >= nyquist {
+        log.skipped.push(format!(
+            "band-pass upper edge {hi} Hz: at or above the Nyquist frequency {nyquist} Hz"
+        ));
+        log.applied.push(format!("high-pass {lo} Hz, Butterworth order {order}, zero-phase"));
+        Some(butterworth(order, vec![lo], FilterBandType::Highpass, cfg.fs)?)
+    } else {
+        log.applied.push(format!("band-pass {lo}–{hi} Hz, Butterworth order {order}, zero-phase"));
+        Some(butterworth(order, vec![lo, hi], FilterBandType::Bandpass, cfg.fs)?)
+    };
+    log.applied.push("full-wave rectification".into());
+    log.applied.push(format!(
+        "low-pass {} Hz, Butterworth order {}, zero-phase",
+        cfg.lowpass, cfg.order
+    ));
+    let low = butterworth(order, vec![cfg.lowpass], FilterBandType::Lowpass, cfg.fs)?;
+
+    let mut channels_out: Vec<Vec<f64>> = Vec::with_capacity(raw.channels);
+    for c in 0..raw.channels {
+        let mut x: Vec<f64> = raw.frames_iter().map(|f| f64::from(f[c])).collect();
+        let mean = x.iter().sum::<f64>() / x.len() as f64;
+        x.iter_mut().for_each(|v| *v -= mean);
+        if let Some(sos) = &band {
+            x = filtfilt(&x, sos);
+        }
+        x.iter_mut().for_each(|v| *v = v.abs());
+        let env = filtfilt(&x, &low);
+        channels_out.push(env.into_iter().step_by(cfg.decimate).collect());
+    }
+    if cfg.decimate > 1 {
+        log.applied.push(format!(
+            "decimation by {} (to {} Hz)",
+            cfg.decimate,
+            cfg.fs / cfg.decimate as f64
+        ));
+    }
+    let frames = channels_out[0].len();
+    let mut data = vec![0.0f32; frames * raw.channels];
+    for (c, ch) in channels_out.iter().enumerate() {
+        for (f, &v) in ch.iter().enumerate() {
+            data[f * raw.channels + c] = v as f32;
+        }
+    }
+    Ok((EmgMatrix::new(frames, raw.channels, data)?, log))
+}

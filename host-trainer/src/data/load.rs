@@ -1,0 +1,243 @@
+//! File loaders. Every error names the file and, where it applies, the variable and the
+//! row and column (1-based, as a spreadsheet or MATLAB would show them).
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+use anyhow::{anyhow, bail, Context, Result};
+
+use super::EmgMatrix;
+
+/// How to read a data file.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// The file stores channels in rows and time in columns (transpose on load).
+    pub channels_in_rows: bool,
+    /// MATLAB variables to read, concatenated in time (default: the only numeric 2-D one).
+    pub vars: Vec<String>,
+}
+
+/// Loads a CSV (`.csv`, `.txt`), NumPy (`.npy`) or MATLAB v5 (`.mat`) file, checks every value
+/// is finite, and returns frames × channels.
+pub fn load(path: &Path, opts: &LoadOptions) -> Result<EmgMatrix> {
+    let name = path.display().to_string();
+    if !path.exists() {
+        bail!("{name}: no such file");
+    }
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    if !opts.vars.is_empty() && ext != "mat" {
+        bail!("{name}: --var selects MATLAB variables, but this is not a .mat file");
+    }
+    let matrix = match ext.as_str() {
+        "csv" | "txt" | "tsv" => load_csv(path, opts.channels_in_rows)?,
+        "npy" => load_npy(path, opts.channels_in_rows)?,
+        "mat" => {
+            let mat = read_mat(path)?;
+            let names: Vec<String> = if opts.vars.is_empty() {
+                vec![only_matrix_variable(&mat, &name)?]
+            } else {
+                opts.vars.clone()
+            };
+            let mut out: Option<EmgMatrix> = None;
+            for var in &names {
+                let m = mat_variable(&mat, &name, var, opts.channels_in_rows)?;
+                match &mut out {
+                    None => out = Some(m),
+                    Some(acc) => acc
+                        .append(&m)
+                        .with_context(|| format!("{name}: variable '{var}'"))?,
+                }
+            }
+            out.ok_or_else(|| anyhow!("{name}: no variable selected"))?
+        }
+        other => bail!("{name}: unknown file type '.{other}' (expected .csv, .npy or .mat)"),
+    };
+    if matrix.frames == 0 || matrix.channels == 0 {
+        bail!(
+            "{name}: no data ({} frames × {} channels)",
+            matrix.frames,
+            matrix.channels
+        );
+    }
+    if let Some((f, c)) = matrix.first_non_finite() {
+        let v = matrix.data[f * matrix.channels + c];
+        bail!("{name}: non-finite value {v} at frame {}, channel {}", f + 1, c + 1);
+    }
+    Ok(matrix)
+}
+
+/// CSV with an optional header row: a first row whose cells are not all numbers is a header.
+fn load_csv(path: &Path, channels_in_rows: bool) -> Result<EmgMatrix> {
+    let name = path.display();
+    let mut text = String::new();
+    File::open(path)
+        .and_then(|mut f| f.read_to_string(&mut text))
+        .with_context(|| format!("{name}: cannot read"))?;
+    let mut rows: Vec<Vec<f32>> = Vec::new();
+    let mut width = None;
+    for (i, line) in text.lines().enumerate() {
+        let line_no = i + 1;
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let cells: Vec<&str> = line.split([',', ';', '\t']).map(str::trim).collect();
+        let parsed: Vec<Option<f32>> = cells.iter().map(|c| c.parse::<f32>().ok()).collect();
+        if rows.is_empty() && width.is_none() && parsed.iter().any(Option::is_none) {
+            // Header row.
+            width = Some(cells.len());
+            continue;
+        }
+        let expected = *width.get_or_insert(cells.len());
+        if cells.len() != expected {
+            bail!(
+                "{name}: row {line_no} has {} columns, expected {expected}",
+                cells.len()
+            );
+        }
+        let mut row = Vec::with_capacity(expected);
+        for (col, (cell, value)) in cells.iter().zip(parsed).enumerate() {
+            match value {
+                Some(v) => row.push(v),
+                None => bail!(
+                    "{name}: row {line_no}, column {}: '{cell}' is not a number",
+                    col + 1
+                ),
+            }
+        }
+        rows.push(row);
+    }
+    let n_rows = rows.len();
+    let n_cols = width.unwrap_or(0);
+    let flat: Vec<f32> = rows.into_iter().flatten().collect();
+    if channels_in_rows {
+        EmgMatrix::from_channel_major(n_rows, n_cols, &flat)
+    } else {
+        EmgMatrix::new(n_rows, n_cols, flat)
+    }
+}
+
+/// 2-D `.npy` of float32 or float64, C or Fortran order.
+fn load_npy(path: &Path, channels_in_rows: bool) -> Result<EmgMatrix> {
+    let name = path.display();
+    let file = File::open(path).with_context(|| format!("{name}: cannot open"))?;
+    let npy = npyz::NpyFile::new(BufReader::new(file)).with_context(|| format!("{name}: not a valid .npy file"))?;
+    let shape = npy.shape().to_vec();
+    if shape.len() != 2 {
+        bail!("{name}: expected a 2-D array, found shape {shape:?}");
+    }
+    let (rows, cols) = (shape[0] as usize, shape[1] as usize);
+    let fortran = npy.order() == npyz::Order::Fortran;
+    let descr = match npy.dtype() {
+        npyz::DType::Plain(type_str) => type_str.to_string(),
+        other => bail!("{name}: unsupported dtype {} (expected float32 or float64)", other.descr()),
+    };
+    let values: Vec<f32> = match descr.as_str() {
+        "<f8" | ">f8" => npy
+            .into_vec::<f64>()
+            .with_context(|| format!("{name}: cannot read float64 data"))?
+            .into_iter()
+            .map(|v| v as f32)
+            .collect(),
+        "<f4" | ">f4" => npy
+            .into_vec::<f32>()
+            .with_context(|| format!("{name}: cannot read float32 data"))?,
+        other => bail!("{name}: unsupported dtype {other} (expected float32 or float64)"),
+    };
+    // Row-major (rows × cols) from whichever order the file used.
+    let row_major = if fortran {
+        let mut out = vec![0.0; values.len()];
+        for c in 0..cols {
+            for r in 0..rows {
+                out[r * cols + c] = values[c * rows + r];
+            }
+        }
+        out
+    } else {
+        values
+    };
+    if channels_in_rows {
+        EmgMatrix::from_channel_major(rows, cols, &row_major)
+    } else {
+        EmgMatrix::new(rows, cols, row_major)
+    }
+}
+
+/// Parses a MATLAB v5 file.
+pub(crate) fn read_mat(path: &Path) -> Result<matfile::MatFile> {
+    let name = path.display();
+    let file = File::open(path).with_context(|| format!("{name}: cannot open"))?;
+    matfile::MatFile::parse(BufReader::new(file))
+        .map_err(|e| anyhow!("{name}: not a readable MATLAB v5 file ({e:?})"))
+}
+
+fn variable_list(mat: &matfile::MatFile) -> String {
+    let names: Vec<String> = mat
+        .arrays()
+        .iter()
+        .map(|a| format!("{} {:?}", a.name(), a.size()))
+        .collect();
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+fn only_matrix_variable(mat: &matfile::MatFile, name: &str) -> Result<String> {
+    let candidates: Vec<&matfile::Array> = mat.arrays().iter().filter(|a| a.ndims() == 2).collect();
+    match candidates.as_slice() {
+        [one] => Ok(one.name().to_string()),
+        _ => bail!(
+            "{name}: choose the variable with --var NAME; the file has: {}",
+            variable_list(mat)
+        ),
+    }
+}
+
+/// A real numeric variable as f64, column-major, with its dimensions.
+pub(crate) fn mat_numeric(mat: &matfile::MatFile, file: &str, var: &str) -> Result<(Vec<usize>, Vec<f64>)> {
+    use matfile::NumericData as N;
+    let array = mat.find_by_name(var).ok_or_else(|| {
+        anyhow!(
+            "{file}: no variable '{var}'; the file has: {}",
+            variable_list(mat)
+        )
+    })?;
+    let values: Vec<f64> = match array.data() {
+        N::Double { real, imag: None } => real.clone(),
+        N::Single { real, imag: None } => real.iter().map(|&v| f64::from(v)).collect(),
+        N::Int8 { real, imag: None } => real.iter().map(|&v| f64::from(v)).collect(),
+        N::UInt8 { real, imag: None } => real.iter().map(|&v| f64::from(v)).collect(),
+        N::Int16 { real, imag: None } => real.iter().map(|&v| f64::from(v)).collect(),
+        N::UInt16 { real, imag: None } => real.iter().map(|&v| f64::from(v)).collect(),
+        N::Int32 { real, imag: None } => real.iter().map(|&v| f64::from(v)).collect(),
+        N::UInt32 { real, imag: None } => real.iter().map(|&v| f64::from(v)).collect(),
+        N::Int64 { real, imag: None } => real.iter().map(|&v| v as f64).collect(),
+        N::UInt64 { real, imag: None } => real.iter().map(|&v| v as f64).collect(),
+        _ => bail!("{file}: variable '{var}' is complex; EMG must be real"),
+    };
+    Ok((array.size().clone(), values))
+}
+
+/// A 2-D variable as frames × channels (MATLAB stores column-major).
+fn mat_variable(mat: &matfile::MatFile, file: &str, var: &str, channels_in_rows: bool) -> Result<EmgMatrix> {
+    let (size, values) = mat_numeric(mat, file, var)?;
+    if size.len() != 2 {
+        bail!("{file}: variable '{var}' has {} dimensions {size:?}, expected 2", size.len());
+    }
+    let (rows, cols) = (size[0], size[1]);
+    let values: Vec<f32> = values.into_iter().map(|v| v as f32).collect();
+    // Column-major rows × cols is channel-major when time runs down the rows.
+    if channels_in_rows {
+        // rows = channels, cols = frames: column-major storage is already frame-major.
+        EmgMatrix::new(cols, rows, values)
+    } else {
+        EmgMatrix::from_channel_major(cols, rows, &values)
+    }
+}

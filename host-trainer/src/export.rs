@@ -1,0 +1,94 @@
+//! Model blobs: build from a fit, write atomically, read back, describe.
+
+use std::path::Path;
+
+use anyhow::{anyhow, Context, Result};
+use vaenmf_core::{Dims, EncoderArrays, ModelBlob};
+
+use crate::eval::Synergies;
+use crate::output::write_atomic;
+
+/// Floor added to the heads' softplus; stored in the blob (unused by NMF-only models).
+pub const DEFAULT_FLOOR: f32 = 1e-3;
+
+/// An NMF-only blob: dictionary plus the input scaling the device must apply.
+pub fn nmf_blob(synergies: &Synergies, input_scale: &[f32]) -> ModelBlob {
+    ModelBlob {
+        dims: Dims {
+            channels: synergies.channels as u32,
+            hidden1: 0,
+            hidden2: 0,
+            rank: synergies.rank as u32,
+        },
+        alpha0: 1.0,
+        floor: DEFAULT_FLOOR,
+        input_offset: vec![0.0; synergies.channels],
+        input_scale: input_scale.to_vec(),
+        encoder: None,
+        dictionary: synergies.w.clone(),
+    }
+}
+
+/// Validates, encodes and writes a blob atomically.
+pub fn write_blob(path: &Path, blob: &ModelBlob) -> Result<usize> {
+    let bytes = blob
+        .to_bytes()
+        .map_err(|e| anyhow!("{}: refusing to write an invalid model: {e}", path.display()))?;
+    write_atomic(path, &bytes)?;
+    Ok(bytes.len())
+}
+
+/// Reads and validates a blob.
+pub fn read_blob(path: &Path) -> Result<ModelBlob> {
+    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    ModelBlob::from_bytes(&bytes).map_err(|e| anyhow!("{}: {e}", path.display()))
+}
+
+/// The blob's dictionary as synergies.
+pub fn blob_synergies(blob: &ModelBlob) -> Synergies {
+    Synergies {
+        channels: blob.dims.channels as usize,
+        rank: blob.dims.rank as usize,
+        w: blob.dictionary.clone(),
+    }
+}
+
+fn stats(v: &[f32]) -> String {
+    let min = v.iter().copied().fold(f32::INFINITY, f32::min);
+    let max = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    format!("{} values in [{min:.4}, {max:.4}]", v.len())
+}
+
+/// Human-readable description of a blob (`vaenmf inspect`).
+pub fn describe(blob: &ModelBlob, bytes: usize) -> String {
+    let d = blob.dims;
+    let mut s = String::new();
+    let kind = if blob.encoder.is_some() { "VAE-NMF (encoder + dictionary)" } else { "NMF (dictionary only; activations by NNLS)" };
+    s += &format!("model: {kind}\n");
+    s += &format!("format version {}, {bytes} bytes\n", vaenmf_core::blob::FORMAT_VERSION);
+    s += &format!("channels {}, rank {}, hidden {}×{}\n", d.channels, d.rank, d.hidden1, d.hidden2);
+    s += &format!("prior shape alpha0 {}, head floor {}\n", blob.alpha0, blob.floor);
+    s += &format!("input offset: {}\n", stats(&blob.input_offset));
+    s += &format!("input scale:  {}\n", stats(&blob.input_scale));
+    if let Some(EncoderArrays {
+        layer1_weights,
+        layer2_weights,
+        alpha_head_weights,
+        beta_head_weights,
+        ..
+    }) = &blob.encoder
+    {
+        s += &format!(
+            "encoder: {} parameters, {} MACs per frame\n",
+            layer1_weights.len() + layer2_weights.len() + alpha_head_weights.len() + beta_head_weights.len()
+                + (d.hidden1 + d.hidden2 + 2 * d.rank) as usize,
+            d.encoder_macs()
+        );
+    }
+    s += "dictionary W (rows = channels, columns = synergies):\n";
+    for row in blob.dictionary.chunks_exact(d.rank as usize) {
+        let cells: Vec<String> = row.iter().map(|v| format!("{v:7.4}")).collect();
+        s += &format!("  {}\n", cells.join(" "));
+    }
+    s
+}

@@ -1,0 +1,245 @@
+//! Figures (SVG and PNG): synergy weights per muscle, original versus reconstructed
+//! envelopes with each channel's VAF (as the paper's Fig. 2), and VAF versus rank.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use anyhow::{anyhow, bail, Result};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::data::EmgMatrix;
+use crate::eval::{RankPoint, Synergies, RANK_GLOBAL_VAF};
+use crate::output::{write_atomic, write_atomic_with};
+
+const FONT_PATHS: [&str; 4] = [
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+];
+
+/// Registers a sans-serif font once (plotters needs one to lay out text). `VAENMF_FONT`
+/// overrides the search.
+fn ensure_font() -> Result<()> {
+    static FONT: OnceLock<Result<(), String>> = OnceLock::new();
+    FONT.get_or_init(|| {
+        let candidates: Vec<String> = std::env::var("VAENMF_FONT")
+            .into_iter()
+            .chain(FONT_PATHS.iter().map(|s| s.to_string()))
+            .collect();
+        for path in &candidates {
+            if let Ok(bytes) = std::fs::read(path) {
+                let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+                if plotters::style::register_font("sans-serif", FontStyle::Normal, bytes).is_ok() {
+                    return Ok(());
+                }
+            }
+        }
+        Err(format!(
+            "no TrueType font found for plots (looked at {}); install fonts-dejavu-core or set VAENMF_FONT",
+            candidates.join(", ")
+        ))
+    })
+    .clone()
+    .map_err(|e| anyhow!(e))
+}
+
+fn err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
+    anyhow!("plot: {e:?}")
+}
+
+/// Renders with `$draw` (a function generic over the backend) to `<dir>/<stem>.svg` and
+/// `<dir>/<stem>.png`, atomically; returns the two paths.
+macro_rules! render {
+    ($dir:expr, $stem:expr, $size:expr, $draw:expr) => {{
+        ensure_font()?;
+        let svg_path = $dir.join(format!("{}.svg", $stem));
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, $size).into_drawing_area();
+            $draw(&root)?;
+            root.present().map_err(err)?;
+        }
+        write_atomic(&svg_path, svg.as_bytes())?;
+        let png_path = $dir.join(format!("{}.png", $stem));
+        write_atomic_with(&png_path, |tmp| {
+            let root = BitMapBackend::new(tmp, $size).into_drawing_area();
+            $draw(&root)?;
+            root.present().map_err(err)
+        })?;
+        Ok::<_, anyhow::Error>(vec![svg_path, png_path])
+    }};
+}
+
+fn draw_synergies<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, s: &Synergies, names: &[String]) -> Result<()> {
+    root.fill(&WHITE).map_err(err)?;
+    let panels = root.split_evenly((s.rank, 1));
+    let top = s.w.iter().copied().fold(0.0f32, f32::max).max(1e-6) * 1.1;
+    for (k, panel) in panels.iter().enumerate() {
+        let mut chart = ChartBuilder::on(panel)
+            .caption(format!("synergy {}", k + 1), ("sans-serif", 16))
+            .margin(6)
+            .x_label_area_size(24)
+            .y_label_area_size(40)
+            .build_cartesian_2d((0..s.channels.max(2) - 1).into_segmented(), 0f32..top)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(s.channels)
+            .x_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) => names.get(*i).cloned().unwrap_or_default(),
+                _ => String::new(),
+            })
+            .y_labels(4)
+            .draw()
+            .map_err(err)?;
+        let col = s.column(k);
+        chart
+            .draw_series(
+                Histogram::vertical(&chart)
+                    .style(Palette99::pick(k).filled())
+                    .margin(4)
+                    .data(col.iter().enumerate().map(|(i, &v)| (i, v))),
+            )
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
+fn draw_reconstruction<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    x: &EmgMatrix,
+    xhat: &[f32],
+    vaf_per_channel: &[f64],
+    names: &[String],
+) -> Result<()> {
+    root.fill(&WHITE).map_err(err)?;
+    let cols = if x.channels > 6 { 2 } else { 1 };
+    let rows = x.channels.div_ceil(cols);
+    let panels = root.split_evenly((rows, cols));
+    let shown = x.frames.min(1000);
+    for (c, panel) in panels.iter().enumerate().take(x.channels) {
+        let orig: Vec<f32> = (0..shown).map(|f| x.data[f * x.channels + c]).collect();
+        let rec: Vec<f32> = (0..shown).map(|f| xhat[f * x.channels + c]).collect();
+        let top = orig.iter().chain(&rec).copied().fold(0.0f32, f32::max).max(1e-6) * 1.05;
+        let mut chart = ChartBuilder::on(panel)
+            .caption(
+                format!("{}  VAF = {:.3}", names[c], vaf_per_channel[c]),
+                ("sans-serif", 14),
+            )
+            .margin(4)
+            .x_label_area_size(18)
+            .y_label_area_size(36)
+            .build_cartesian_2d(0..shown, 0f32..top)
+            .map_err(err)?;
+        chart.configure_mesh().x_labels(5).y_labels(3).draw().map_err(err)?;
+        chart
+            .draw_series(LineSeries::new(orig.iter().enumerate().map(|(f, &v)| (f, v)), &BLACK))
+            .map_err(err)?
+            .label("original")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLACK));
+        chart
+            .draw_series(LineSeries::new(rec.iter().enumerate().map(|(f, &v)| (f, v)), &RED))
+            .map_err(err)?
+            .label("reconstructed")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], RED));
+        if c == 0 {
+            chart
+                .configure_series_labels()
+                .border_style(BLACK)
+                .background_style(WHITE.mix(0.8))
+                .label_font(("sans-serif", 11))
+                .position(SeriesLabelPosition::UpperRight)
+                .draw()
+                .map_err(err)?;
+        }
+    }
+    Ok(())
+}
+
+fn draw_rank_curve<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, curve: &[RankPoint]) -> Result<()> {
+    root.fill(&WHITE).map_err(err)?;
+    let max_rank = curve.iter().map(|p| p.rank).max().unwrap_or(1);
+    let low = curve
+        .iter()
+        .map(|p| p.min_channel_vaf.min(p.vaf))
+        .fold(1.0f64, f64::min)
+        .clamp(-1.0, 0.9)
+        - 0.05;
+    let mut chart = ChartBuilder::on(root)
+        .caption("VAF versus number of synergies", ("sans-serif", 18))
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(50)
+        .build_cartesian_2d(0.5f64..max_rank as f64 + 0.5, low..1.0f64)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc("rank")
+        .y_desc("VAF")
+        .x_labels(max_rank)
+        .draw()
+        .map_err(err)?;
+    chart
+        .draw_series(LineSeries::new(curve.iter().map(|p| (p.rank as f64, p.vaf)), BLUE.stroke_width(2)))
+        .map_err(err)?
+        .label("global VAF")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
+    chart
+        .draw_series(LineSeries::new(
+            curve.iter().map(|p| (p.rank as f64, p.min_channel_vaf)),
+            GREEN.stroke_width(2),
+        ))
+        .map_err(err)?
+        .label("lowest channel VAF")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], GREEN));
+    chart
+        .draw_series(LineSeries::new(
+            [(0.5, RANK_GLOBAL_VAF), (max_rank as f64 + 0.5, RANK_GLOBAL_VAF)],
+            BLACK.mix(0.4),
+        ))
+        .map_err(err)?;
+    chart
+        .configure_series_labels()
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.8))
+        .position(SeriesLabelPosition::LowerRight)
+        .draw()
+        .map_err(err)?;
+    Ok(())
+}
+
+/// Synergy weights per muscle, one bar chart per synergy.
+pub fn synergies(dir: &Path, s: &Synergies, names: &[String]) -> Result<Vec<std::path::PathBuf>> {
+    if names.len() != s.channels {
+        bail!("{} channel names for {} channels", names.len(), s.channels);
+    }
+    let height = 160 * s.rank as u32 + 40;
+    render!(dir, "synergies", (900, height), |root| draw_synergies(root, s, names))
+}
+
+/// Original versus reconstructed envelope per channel (first 1000 frames), with VAF.
+pub fn reconstruction(
+    dir: &Path,
+    stem: &str,
+    x: &EmgMatrix,
+    xhat: &[f32],
+    vaf_per_channel: &[f64],
+    names: &[String],
+) -> Result<Vec<std::path::PathBuf>> {
+    let rows = x.channels.div_ceil(if x.channels > 6 { 2 } else { 1 }) as u32;
+    render!(dir, stem, (1200, 140 * rows + 40), |root| draw_reconstruction(
+        root,
+        x,
+        xhat,
+        vaf_per_channel,
+        names
+    ))
+}
+
+/// VAF and lowest channel VAF versus rank, with the 0.90 threshold.
+pub fn rank_curve(dir: &Path, curve: &[RankPoint]) -> Result<Vec<std::path::PathBuf>> {
+    render!(dir, "rank", (800, 500), |root| draw_rank_curve(root, curve))
+}
