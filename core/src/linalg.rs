@@ -1,6 +1,6 @@
 //! `W·z` reconstruction and nonnegative least squares for a fixed dictionary.
 
-use nalgebra::{Cholesky, Const, DVectorView, Dyn, MatrixView, SMatrix, SMatrixView, SVector};
+use nalgebra::{Cholesky, SMatrix, SMatrixView, SVector};
 
 use crate::error::{len_u32, InputError};
 
@@ -8,11 +8,6 @@ use crate::error::{len_u32, InputError};
 /// contiguous layout).
 fn transposed<const M: usize, const R: usize>(w: &[[f32; R]; M]) -> SMatrixView<'_, f32, R, M> {
     SMatrixView::from_slice(w.as_flattened())
-}
-
-/// The same for any number of channels.
-fn dyn_transposed<const R: usize>(w: &[[f32; R]]) -> MatrixView<'_, f32, Const<R>, Dyn> {
-    MatrixView::from_slice_generic(w.as_flattened(), Const::<R>, Dyn(w.len()))
 }
 
 /// Reconstruction `x̂ = W z` for a dictionary stored one row per channel.
@@ -52,8 +47,11 @@ pub struct NnlsSolver<'a, const R: usize> {
 impl<'a, const R: usize> NnlsSolver<'a, R> {
     /// Prepares the solver for dictionary `w` (one row of `R` weights per channel).
     pub fn new(w: &'a [[f32; R]]) -> Self {
-        let wt = dyn_transposed(w);
-        let gram = wt * wt.transpose();
+        let mut gram = SMatrix::<f32, R, R>::zeros();
+        for row in w {
+            let v = SVector::<f32, R>::from_column_slice(row);
+            gram += v * v.transpose();
+        }
         let max_column_norm = (0..R).map(|j| libm::sqrtf(gram[(j, j)])).fold(0.0f32, f32::max);
         Self {
             dictionary: w,
@@ -81,7 +79,10 @@ impl<'a, const R: usize> NnlsSolver<'a, R> {
                 channel: len_u32(channel),
             });
         }
-        let c: SVector<f32, R> = dyn_transposed(self.dictionary) * DVectorView::from_slice(x, x.len());
+        let mut c = SVector::<f32, R>::zeros();
+        for (row, &xi) in self.dictionary.iter().zip(x) {
+            c += SVector::<f32, R>::from_column_slice(row) * xi;
+        }
         let x_norm = libm::sqrtf(x.iter().map(|v| v * v).sum::<f32>());
         // Gradient entries are a_jᵀ(x − Wz); their rounding error scales with ‖a_j‖·‖x‖.
         let tol = 64.0 * f32::EPSILON * (R as f32) * self.max_column_norm * x_norm;

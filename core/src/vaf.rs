@@ -16,7 +16,7 @@ fn check_pair(x: &[f32], xhat: &[f32], channels: usize) -> Result<(), InputError
             found: len_u32(xhat.len()),
         });
     }
-    if channels == 0 || x.len() % channels != 0 {
+    if channels == 0 || !x.len().is_multiple_of(channels) {
         return Err(InputError::LengthMismatch {
             expected: len_u32(x.len().next_multiple_of(channels.max(1))),
             found: len_u32(x.len()),

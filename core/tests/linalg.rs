@@ -189,6 +189,9 @@ fn nnls_serves_any_channel_count_and_checks_lengths() {
     assert!((sol.z[0] - 1.0).abs() < 1e-5 && (sol.z[1] - 2.0).abs() < 1e-5);
     assert_eq!(
         solver.solve(&[1.0, 2.0]).unwrap_err(),
-        vaenmf_core::InputError::LengthMismatch { expected: 3, found: 2 }
+        vaenmf_core::InputError::LengthMismatch {
+            expected: 3,
+            found: 2
+        }
     );
 }

@@ -23,8 +23,14 @@ fn main() {
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("../shared/data"));
     let path = base.join("gait120-sts/V_matrix.npy");
-    let x = load(&path, &LoadOptions { channels_in_rows: true, ..Default::default() })
-        .unwrap_or_else(|e| panic!("{e:#} (set VAENMF_SHARED_DATA)"));
+    let x = load(
+        &path,
+        &LoadOptions {
+            channels_in_rows: true,
+            ..Default::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e:#} (set VAENMF_SHARED_DATA)"));
     let cfg = NmfConfig {
         rank: RANK,
         loss: NmfLoss::Frobenius,
@@ -41,7 +47,11 @@ fn main() {
         let start = Instant::now();
         let f = fit(&x, &cfg, |_, _| {}).expect("NMF fit");
         best = best.min(start.elapsed().as_secs_f64());
-        let s = Synergies { channels: x.channels, rank: RANK, w: f.w };
+        let s = Synergies {
+            channels: x.channels,
+            rank: RANK,
+            w: f.w,
+        };
         vaf = fit_metrics(&x, &s.reconstruct(&f.z)).expect("VAF").vaf;
     }
     println!(

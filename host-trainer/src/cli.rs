@@ -255,9 +255,17 @@ pub struct RankArgs {
 }
 
 fn parse_range(s: &str) -> Result<(usize, usize), String> {
-    let (a, b) = s.split_once(':').ok_or_else(|| format!("'{s}' is not START:END"))?;
-    let a: usize = a.trim().parse().map_err(|_| format!("'{a}' is not a frame index"))?;
-    let b: usize = b.trim().parse().map_err(|_| format!("'{b}' is not a frame index"))?;
+    let (a, b) = s
+        .split_once(':')
+        .ok_or_else(|| format!("'{s}' is not START:END"))?;
+    let a: usize = a
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{a}' is not a frame index"))?;
+    let b: usize = b
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{b}' is not a frame index"))?;
     if a >= b {
         return Err(format!("empty frame range {a}:{b}"));
     }
@@ -266,8 +274,14 @@ fn parse_range(s: &str) -> Result<(usize, usize), String> {
 
 fn parse_band(s: &str) -> Result<(f64, f64), String> {
     let (a, b) = s.split_once(':').ok_or_else(|| format!("'{s}' is not LO:HI"))?;
-    let a: f64 = a.trim().parse().map_err(|_| format!("'{a}' is not a frequency"))?;
-    let b: f64 = b.trim().parse().map_err(|_| format!("'{b}' is not a frequency"))?;
+    let a: f64 = a
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{a}' is not a frequency"))?;
+    let b: f64 = b
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{b}' is not a frequency"))?;
     if !(a > 0.0 && b > a) {
         return Err(format!("band {a}:{b} must satisfy 0 < LO < HI"));
     }
@@ -299,7 +313,11 @@ pub fn run(cli: Cli) -> Result<()> {
 
 fn synth(args: &SynthArgs) -> Result<()> {
     if args.rank == 0 || args.rank >= args.channels {
-        bail!("--rank must be between 1 and channels − 1 ({}), got {}", args.channels.saturating_sub(1), args.rank);
+        bail!(
+            "--rank must be between 1 and channels − 1 ({}), got {}",
+            args.channels.saturating_sub(1),
+            args.rank
+        );
     }
     if args.frames == 0 {
         bail!("--frames must be positive");
@@ -319,8 +337,14 @@ fn synth(args: &SynthArgs) -> Result<()> {
     };
     let data = synthesize(&cfg);
     let ch = numbered("ch", args.channels);
-    write_atomic(&args.out.join("train.csv"), csv_text(&ch, &data.train.data).as_bytes())?;
-    write_atomic(&args.out.join("test.csv"), csv_text(&ch, &data.test.data).as_bytes())?;
+    write_atomic(
+        &args.out.join("train.csv"),
+        csv_text(&ch, &data.train.data).as_bytes(),
+    )?;
+    write_atomic(
+        &args.out.join("test.csv"),
+        csv_text(&ch, &data.test.data).as_bytes(),
+    )?;
     write_atomic(
         &args.out.join("synergies.csv"),
         csv_text(&numbered("s", args.rank), &data.synergies).as_bytes(),
@@ -424,7 +448,9 @@ pub fn prepare(data: &DataArgs, test: Option<&TestArgs>, scales: Option<&[f32]>)
         ..Default::default()
     };
     if data.envelope {
-        let fs = data.fs.context("--envelope needs --fs HZ (the raw EMG sampling rate)")?;
+        let fs = data
+            .fs
+            .context("--envelope needs --fs HZ (the raw EMG sampling rate)")?;
         let cfg = EnvelopeConfig {
             lowpass: data.lowpass,
             band: data.band,
@@ -505,7 +531,11 @@ fn nmf_config(solver: &SolverArgs, rank: usize) -> NmfConfig {
         } else {
             NmfLoss::Frobenius
         },
-        sparsity: if solver.method == Method::SparseNmf { solver.sparsity } else { 0.0 },
+        sparsity: if solver.method == Method::SparseNmf {
+            solver.sparsity
+        } else {
+            0.0
+        },
         init: solver.init,
         iterations: solver.iterations,
         tol: solver.tol,
@@ -515,9 +545,17 @@ fn nmf_config(solver: &SolverArgs, rank: usize) -> NmfConfig {
 }
 
 /// Runs the chosen method on `x`: (synergies, own activations, method details).
-fn extract(x: &EmgMatrix, solver: &SolverArgs, rank: usize, show_progress: bool) -> Result<(Synergies, Vec<f32>, serde_json::Value)> {
+fn extract(
+    x: &EmgMatrix,
+    solver: &SolverArgs,
+    rank: usize,
+    show_progress: bool,
+) -> Result<(Synergies, Vec<f32>, serde_json::Value)> {
     let cfg = nmf_config(solver, rank);
-    let bar = progress_bar((cfg.iterations * cfg.restarts.max(1)) as u64, solver.method.name());
+    let bar = progress_bar(
+        (cfg.iterations * cfg.restarts.max(1)) as u64,
+        solver.method.name(),
+    );
     if !show_progress {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
@@ -629,10 +667,23 @@ fn evaluate_split(x: &EmgMatrix, synergies: &Synergies, own_z: &[f32]) -> Result
     Ok((own, nnls, nnls_xhat))
 }
 
-fn make_plots(dir: &Path, synergies: &Synergies, x: &EmgMatrix, xhat: &[f32], fit: &Fit) -> Result<Vec<String>> {
+fn make_plots(
+    dir: &Path,
+    synergies: &Synergies,
+    x: &EmgMatrix,
+    xhat: &[f32],
+    fit: &Fit,
+) -> Result<Vec<String>> {
     let names = numbered("ch", synergies.channels);
     let mut files = plots::synergies(dir, synergies, &names)?;
-    files.extend(plots::reconstruction(dir, "reconstruction", x, xhat, &fit.vaf_per_channel, &names)?);
+    files.extend(plots::reconstruction(
+        dir,
+        "reconstruction",
+        x,
+        xhat,
+        &fit.vaf_per_channel,
+        &names,
+    )?);
     Ok(files.into_iter().map(|p| p.display().to_string()).collect())
 }
 
@@ -680,7 +731,11 @@ fn train(args: &TrainArgs) -> Result<()> {
     };
     write_report(&args.report, &report)?;
     print_summary(&report);
-    println!("model: {} ({bytes} bytes); report: {}", args.out.display(), args.report.display());
+    println!(
+        "model: {} ({bytes} bytes); report: {}",
+        args.out.display(),
+        args.report.display()
+    );
     Ok(())
 }
 
@@ -693,7 +748,10 @@ fn print_summary(r: &Report) {
         line += &format!(", similarity {s:.4}");
     }
     if let Some(t) = &r.test {
-        line += &format!("; test {} frames: VAF {:.4} (NNLS {:.4})", t.frames, t.vaf, t.vaf_nnls);
+        line += &format!(
+            "; test {} frames: VAF {:.4} (NNLS {:.4})",
+            t.frames, t.vaf, t.vaf_nnls
+        );
     }
     println!("{line}");
 }
@@ -701,9 +759,7 @@ fn print_summary(r: &Report) {
 fn check_rank(rank: usize, x: &EmgMatrix) -> Result<()> {
     let limit = x.channels.min(x.frames);
     if rank == 0 || rank >= limit {
-        bail!(
-            "--rank {rank} must be at least 1 and below min(channels, frames) = {limit}"
-        );
+        bail!("--rank {rank} must be at least 1 and below min(channels, frames) = {limit}");
     }
     if rank > 16 {
         bail!("--rank {rank}: at most 16 synergies are supported");
@@ -812,11 +868,17 @@ fn rank(args: &RankArgs) -> Result<()> {
         None => Vec::new(),
     };
     for p in &curve {
-        println!("rank {:2}: VAF {:.4}, lowest channel {:.4}", p.rank, p.vaf, p.min_channel_vaf);
+        println!(
+            "rank {:2}: VAF {:.4}, lowest channel {:.4}",
+            p.rank, p.vaf, p.min_channel_vaf
+        );
     }
     match chosen_rank {
         Some(r) => println!("chosen rank: {r} (global VAF ≥ 0.90 and every channel ≥ 0.75)"),
-        None => println!("no rank up to {} meets global VAF ≥ 0.90 and every channel ≥ 0.75", args.max_rank),
+        None => println!(
+            "no rank up to {} meets global VAF ≥ 0.90 and every channel ≥ 0.75",
+            args.max_rank
+        ),
     }
     let report = RankReport {
         method: args.solver.method.name().into(),

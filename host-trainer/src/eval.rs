@@ -111,7 +111,9 @@ pub fn similarity(estimate: &Synergies, truth: &Synergies) -> Result<f64> {
             .map(|k| {
                 let col: Vec<f64> = s.column(k).into_iter().map(f64::from).collect();
                 let norm = col.iter().map(|v| v * v).sum::<f64>().sqrt();
-                col.into_iter().map(|v| if norm > 0.0 { v / norm } else { 0.0 }).collect()
+                col.into_iter()
+                    .map(|v| if norm > 0.0 { v / norm } else { 0.0 })
+                    .collect()
             })
             .collect()
     };

@@ -63,10 +63,20 @@ fn stats(v: &[f32]) -> String {
 pub fn describe(blob: &ModelBlob, bytes: usize) -> String {
     let d = blob.dims;
     let mut s = String::new();
-    let kind = if blob.encoder.is_some() { "VAE-NMF (encoder + dictionary)" } else { "NMF (dictionary only; activations by NNLS)" };
+    let kind = if blob.encoder.is_some() {
+        "VAE-NMF (encoder + dictionary)"
+    } else {
+        "NMF (dictionary only; activations by NNLS)"
+    };
     s += &format!("model: {kind}\n");
-    s += &format!("format version {}, {bytes} bytes\n", vaenmf_core::blob::FORMAT_VERSION);
-    s += &format!("channels {}, rank {}, hidden {}×{}\n", d.channels, d.rank, d.hidden1, d.hidden2);
+    s += &format!(
+        "format version {}, {bytes} bytes\n",
+        vaenmf_core::blob::FORMAT_VERSION
+    );
+    s += &format!(
+        "channels {}, rank {}, hidden {}×{}\n",
+        d.channels, d.rank, d.hidden1, d.hidden2
+    );
     s += &format!("prior shape alpha0 {}, head floor {}\n", blob.alpha0, blob.floor);
     s += &format!("input offset: {}\n", stats(&blob.input_offset));
     s += &format!("input scale:  {}\n", stats(&blob.input_scale));
@@ -80,7 +90,10 @@ pub fn describe(blob: &ModelBlob, bytes: usize) -> String {
     {
         s += &format!(
             "encoder: {} parameters, {} MACs per frame\n",
-            layer1_weights.len() + layer2_weights.len() + alpha_head_weights.len() + beta_head_weights.len()
+            layer1_weights.len()
+                + layer2_weights.len()
+                + alpha_head_weights.len()
+                + beta_head_weights.len()
                 + (d.hidden1 + d.hidden2 + 2 * d.rank) as usize,
             d.encoder_macs()
         );

@@ -13,6 +13,7 @@
 use anyhow::{bail, Result};
 use nalgebra::{DMatrix, SymmetricEigen};
 use vaenmf_core::gamma::Prng;
+use wide::f32x8;
 
 use crate::data::EmgMatrix;
 
@@ -87,7 +88,10 @@ pub fn fit(x: &EmgMatrix, cfg: &NmfConfig, mut progress: impl FnMut(usize, usize
         bail!("rank must be between 1 and 16, got {r}");
     }
     if r >= m.min(n) {
-        bail!("rank {r} must be smaller than min(channels, frames) = {}", m.min(n));
+        bail!(
+            "rank {r} must be smaller than min(channels, frames) = {}",
+            m.min(n)
+        );
     }
     if let Some(i) = x.data.iter().position(|&v| v < 0.0 || !v.is_finite()) {
         bail!(
@@ -162,11 +166,25 @@ pub fn initialize(x: &EmgMatrix, r: usize, init: NmfInit, seed: u64) -> (Vec<f32
         };
         let norm = |it: &mut dyn Iterator<Item = f64>| it.map(|a| a * a).sum::<f64>().sqrt();
         let (uu, vv, s): (Vec<f64>, Vec<f64>, f64) = if k == 0 {
-            (u.iter().map(|a| a.abs()).collect(), v.iter().map(|a| a.abs()).collect(), sigma)
+            (
+                u.iter().map(|a| a.abs()).collect(),
+                v.iter().map(|a| a.abs()).collect(),
+                sigma,
+            )
         } else {
-            let (up, un) = (norm(&mut u.iter().map(|a| a.max(0.0))), norm(&mut u.iter().map(|a| (-a).max(0.0))));
-            let (vp, vn) = (norm(&mut v.iter().map(|a| a.max(0.0))), norm(&mut v.iter().map(|a| (-a).max(0.0))));
-            let (positive, scale) = if up * vp > un * vn { (true, up * vp) } else { (false, un * vn) };
+            let (up, un) = (
+                norm(&mut u.iter().map(|a| a.max(0.0))),
+                norm(&mut u.iter().map(|a| (-a).max(0.0))),
+            );
+            let (vp, vn) = (
+                norm(&mut v.iter().map(|a| a.max(0.0))),
+                norm(&mut v.iter().map(|a| (-a).max(0.0))),
+            );
+            let (positive, scale) = if up * vp > un * vn {
+                (true, up * vp)
+            } else {
+                (false, un * vn)
+            };
             let pick = |vec: &[f64], nrm: f64| -> Vec<f64> {
                 vec.iter()
                     .map(|&a| {
@@ -218,17 +236,54 @@ fn run_mu(
     dispatch!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16)
 }
 
+/// Frames processed together, one per SIMD lane: per-frame work is tiny (m·r MACs), so
+/// vectorising across frames is what keeps the units busy. `wide` maps the 8 lanes onto
+/// whatever vector registers the target has.
+const LANES: usize = 8;
+type Lanes = f32x8;
+/// Blocks between flushes of the f32 lane sums into f64 totals.
+const FLUSH_BLOCKS: usize = 64;
+
+/// One run of multiplicative updates in a lane-blocked layout: block `b` holds frames
+/// `8b..8b+8`; `x[b·m + c]` is channel `c` of those frames and `z[b·R + k]` synergy `k`'s
+/// activations. The last block is padded with zero frames (x = 0 keeps z = 0, and zero
+/// frames add nothing to any sum or objective).
 struct MuRun<'a, const R: usize> {
-    x: &'a EmgMatrix,
+    m: usize,
+    x: Vec<Lanes>,
+    z: Vec<Lanes>,
     w: &'a mut [f32],
-    z: &'a mut [[f32; R]],
+    z_out: &'a mut [f32],
     cfg: &'a NmfConfig,
 }
 
+fn sum_f64(l: &Lanes) -> f64 {
+    l.as_array().iter().map(|&v| f64::from(v)).sum()
+}
+
+/// Lane-blocked copy of frame-major `values` with `width` values per frame.
+fn to_lanes(values: &[f32], width: usize, frames: usize) -> Vec<Lanes> {
+    let blocks = frames.div_ceil(LANES);
+    let mut out = vec![[0.0f32; LANES]; blocks * width];
+    for (f, vf) in values.chunks_exact(width).take(frames).enumerate() {
+        let (b, l) = (f / LANES, f % LANES);
+        for (c, &v) in vf.iter().enumerate() {
+            out[b * width + c][l] = v;
+        }
+    }
+    out.into_iter().map(Lanes::from).collect()
+}
+
 impl<'a, const R: usize> MuRun<'a, R> {
-    fn new(x: &'a EmgMatrix, w: &'a mut [f32], z: &'a mut [f32], cfg: &'a NmfConfig) -> Self {
-        let (chunks, _) = z.as_chunks_mut::<R>();
-        Self { x, w, z: chunks, cfg }
+    fn new(x: &EmgMatrix, w: &'a mut [f32], z: &'a mut [f32], cfg: &'a NmfConfig) -> Self {
+        Self {
+            m: x.channels,
+            x: to_lanes(&x.data, x.channels, x.frames),
+            z: to_lanes(z, R, x.frames),
+            w,
+            z_out: z,
+            cfg,
+        }
     }
 
     fn run(mut self, mut progress: impl FnMut(usize)) -> (usize, f64) {
@@ -252,8 +307,15 @@ impl<'a, const R: usize> MuRun<'a, R> {
                 previous = objective;
             }
         }
-        if !objective.is_finite() || done % 10 != 0 {
+        if !objective.is_finite() {
             objective = self.objective();
+        }
+        // Back to frame-major activations.
+        for (f, zf) in self.z_out.chunks_exact_mut(R).enumerate() {
+            let (b, l) = (f / LANES, f % LANES);
+            for (k, v) in zf.iter_mut().enumerate() {
+                *v = self.z[b * R + k].as_array()[l];
+            }
         }
         (done, objective)
     }
@@ -262,12 +324,15 @@ impl<'a, const R: usize> MuRun<'a, R> {
         self.w.as_chunks::<R>().0.to_vec()
     }
 
-    /// One Frobenius iteration. Returns the objective (with the new Z and the old W) when
-    /// `want_objective`, else NaN.
+    fn l1(&self) -> f64 {
+        self.z.iter().map(sum_f64).sum()
+    }
+
+    /// One Frobenius iteration (Z with the old W, then W with the new Z). Returns the
+    /// objective (new Z, old W) when `want_objective`, else NaN.
     fn frobenius_step(&mut self, want_objective: bool) -> f64 {
-        let m = self.x.channels;
+        let m = self.m;
         let w = self.w_rows();
-        // G = WᵀW (+ λ on the diagonal's right-hand side below).
         let mut g = [[0.0f32; R]; R];
         for row in &w {
             for a in 0..R {
@@ -277,58 +342,24 @@ impl<'a, const R: usize> MuRun<'a, R> {
             }
         }
         let lambda = self.cfg.sparsity * m as f32;
-        let mut xtz = vec![[0.0f64; R]; m];
-        let mut ztz = [[0.0f64; R]; R];
-        let mut xtz_block = vec![[0.0f32; R]; m];
-        let mut ztz_block = [[0.0f32; R]; R];
-        let mut err = 0.0f64;
-        const BLOCK: usize = 256;
-        for (frames, zs) in self.x.data.chunks(BLOCK * m).zip(self.z.chunks_mut(BLOCK)) {
-            for (xf, zf) in frames.chunks_exact(m).zip(zs.iter_mut()) {
-                // a = Wᵀx.
-                let mut a = [0.0f32; R];
-                for (&xi, wi) in xf.iter().zip(&w) {
-                    for k in 0..R {
-                        a[k] += wi[k] * xi;
-                    }
-                }
-                // z ← z ⊙ a / (G z + λ).
-                let mut gz = [0.0f32; R];
-                for k in 0..R {
-                    for l in 0..R {
-                        gz[k] += g[k][l] * zf[l];
-                    }
-                }
-                for k in 0..R {
-                    zf[k] *= a[k] / (gz[k] + lambda).max(EPS);
-                }
-                if want_objective {
-                    // ‖x − Wz‖² = xᵀx − 2 zᵀa + zᵀGz.
-                    let xx: f32 = xf.iter().map(|v| v * v).sum();
-                    let mut zgz = 0.0f32;
-                    let mut za = 0.0f32;
-                    for k in 0..R {
-                        za += zf[k] * a[k];
-                        for l in 0..R {
-                            zgz += zf[k] * g[k][l] * zf[l];
-                        }
-                    }
-                    err += f64::from(xx - 2.0 * za + zgz);
-                }
-                for (&xi, acc) in xf.iter().zip(xtz_block.iter_mut()) {
-                    for k in 0..R {
-                        acc[k] += xi * zf[k];
-                    }
-                }
-                for k in 0..R {
-                    for l in 0..R {
-                        ztz_block[k][l] += zf[k] * zf[l];
-                    }
-                }
-            }
-            flush(&mut xtz, &mut xtz_block);
-            flush(&mut ztz, &mut ztz_block);
-        }
+        // The frames are split in two halves summed on two threads (rayon's pool); the
+        // per-block arithmetic is identical, so results do not depend on the split.
+        let half = (self.z.len() / R).div_ceil(2);
+        let (z_lo, z_hi) = self.z.split_at_mut(half * R);
+        let (x_lo, x_hi) = self.x.split_at(half * m);
+        let (lo, hi) = rayon::join(
+            || frobenius_pass::<R>(x_lo, z_lo, m, &w, &g, lambda, want_objective),
+            || frobenius_pass::<R>(x_hi, z_hi, m, &w, &g, lambda, want_objective),
+        );
+        let err = lo.err + hi.err;
+        let ztz: [[f64; R]; R] =
+            core::array::from_fn(|k| core::array::from_fn(|j| lo.ztz[k][j] + hi.ztz[k][j]));
+        let xtz: Vec<[f64; R]> = lo
+            .xtz
+            .iter()
+            .zip(&hi.xtz)
+            .map(|(p, q)| core::array::from_fn(|k| p[k] + q[k]))
+            .collect();
         // W ← W ⊙ XᵀZ / (W ZᵀZ).
         for (i, row) in self.w.chunks_exact_mut(R).enumerate() {
             let mut wz = [0.0f64; R];
@@ -338,15 +369,14 @@ impl<'a, const R: usize> MuRun<'a, R> {
                 }
             }
             for k in 0..R {
-                row[k] = (f64::from(row[k]) * xtz[i][k] / wz[k].max(f64::from(EPS))) as f32;
+                row[k] = flush_tiny_scalar(f64::from(row[k]) * xtz[i][k] / wz[k].max(f64::from(EPS)));
             }
         }
         if self.cfg.sparsity > 0.0 {
             self.normalize_columns();
         }
         if want_objective {
-            let l1: f64 = self.z.iter().flatten().map(|&v| f64::from(v)).sum();
-            0.5 * err + f64::from(lambda) * l1
+            0.5 * err + f64::from(lambda) * self.l1()
         } else {
             f64::NAN
         }
@@ -366,71 +396,92 @@ impl<'a, const R: usize> MuRun<'a, R> {
                 row[k] /= norms[k];
             }
         }
-        for zf in self.z.iter_mut() {
+        for (i, zk) in self.z.iter_mut().enumerate() {
+            *zk *= Lanes::splat(norms[i % R]);
+        }
+    }
+
+    /// Per lane: `ratio = x / (W z)` for every channel; with `divergence`, returns
+    /// D(x ‖ Wz) summed over the lanes (else 0).
+    fn kl_ratio(xs: &[Lanes], w: &[[f32; R]], zs: &[Lanes; R], ratio: &mut [Lanes], divergence: bool) -> f64 {
+        let eps = Lanes::splat(EPS);
+        let mut d = 0.0f64;
+        for ((xc, wc), q) in xs.iter().zip(w).zip(ratio.iter_mut()) {
+            let mut xh = Lanes::ZERO;
             for k in 0..R {
-                zf[k] *= norms[k];
+                xh += Lanes::splat(wc[k]) * zs[k];
+            }
+            let h = xh.max(eps);
+            *q = *xc / h;
+            if divergence {
+                for ((&x, &h), &q) in xc.as_array().iter().zip(h.as_array()).zip(q.as_array()) {
+                    // Padding lanes have x = 0 and z = 0: they add EPS, negligible.
+                    d += if x > 0.0 {
+                        f64::from(x) * f64::from(q).ln() - f64::from(x) + f64::from(h)
+                    } else {
+                        f64::from(h)
+                    };
+                }
             }
         }
+        d
     }
 
     /// One KL iteration. Returns the divergence (new Z, old W) when asked, else NaN.
     fn kl_step(&mut self, want_objective: bool) -> f64 {
-        let m = self.x.channels;
+        let m = self.m;
         let w = self.w_rows();
-        let mut colsum = [0.0f32; R];
+        let lambda = self.cfg.sparsity * m as f32;
+        let mut den = [0.0f32; R];
         for row in &w {
             for k in 0..R {
-                colsum[k] += row[k];
+                den[k] += row[k];
             }
         }
-        let lambda = self.cfg.sparsity * m as f32;
+        let den = den.map(|d| Lanes::splat((d + lambda).max(EPS)));
         let mut num = vec![[0.0f64; R]; m];
-        let mut zsum = [0.0f64; R];
-        let mut num_block = vec![[0.0f32; R]; m];
-        let mut zsum_block = [[0.0f32; R]; 1];
+        let mut zsum = [[0.0f64; R]; 1];
+        let mut num_lanes = vec![[Lanes::ZERO; R]; m];
+        let mut zsum_lanes = [[Lanes::ZERO; R]; 1];
         let mut div = 0.0f64;
-        let mut ratio = vec![0.0f32; m];
-        const BLOCK: usize = 256;
-        for (frames, zs) in self.x.data.chunks(BLOCK * m).zip(self.z.chunks_mut(BLOCK)) {
-            for (xf, zf) in frames.chunks_exact(m).zip(zs.iter_mut()) {
-                kl_ratio(xf, &w, zf, &mut ratio);
-                let mut a = [0.0f32; R];
-                for (&q, wi) in ratio.iter().zip(&w) {
-                    for k in 0..R {
-                        a[k] += wi[k] * q;
-                    }
-                }
+        let mut ratio = vec![Lanes::ZERO; m];
+        let blocks = self.z.len() / R;
+        for b in 0..blocks {
+            let xs = &self.x[b * m..(b + 1) * m];
+            let zb = &mut self.z[b * R..(b + 1) * R];
+            let mut zs: [Lanes; R] = core::array::from_fn(|k| zb[k]);
+            Self::kl_ratio(xs, &w, &zs, &mut ratio, false);
+            let mut a = [Lanes::ZERO; R];
+            for (q, wc) in ratio.iter().zip(&w) {
                 for k in 0..R {
-                    zf[k] *= a[k] / (colsum[k] + lambda).max(EPS);
-                }
-                // Statistics for the W update with the new z.
-                let d = kl_ratio(xf, &w, zf, &mut ratio);
-                if want_objective {
-                    div += d;
-                }
-                for (&q, acc) in ratio.iter().zip(num_block.iter_mut()) {
-                    for k in 0..R {
-                        acc[k] += q * zf[k];
-                    }
-                }
-                for k in 0..R {
-                    zsum_block[0][k] += zf[k];
+                    a[k] += Lanes::splat(wc[k]) * *q;
                 }
             }
-            flush(&mut num, &mut num_block);
-            flush(std::slice::from_mut(&mut zsum), &mut zsum_block);
+            for k in 0..R {
+                zs[k] = flush_tiny(zs[k] * a[k] / den[k]);
+                zb[k] = zs[k];
+            }
+            // Statistics for the W update, with the new z.
+            div += Self::kl_ratio(xs, &w, &zs, &mut ratio, want_objective);
+            accumulate_outer(&ratio, &zs, &mut num_lanes);
+            for k in 0..R {
+                zsum_lanes[0][k] += zs[k];
+            }
+            if (b + 1) % FLUSH_BLOCKS == 0 || b + 1 == blocks {
+                flush(&mut num, &mut num_lanes);
+                flush(&mut zsum, &mut zsum_lanes);
+            }
         }
         for (i, row) in self.w.chunks_exact_mut(R).enumerate() {
             for k in 0..R {
-                row[k] = (f64::from(row[k]) * num[i][k] / zsum[k].max(f64::from(EPS))) as f32;
+                row[k] = flush_tiny_scalar(f64::from(row[k]) * num[i][k] / zsum[0][k].max(f64::from(EPS)));
             }
         }
         if self.cfg.sparsity > 0.0 {
             self.normalize_columns();
         }
         if want_objective {
-            let l1: f64 = self.z.iter().flatten().map(|&v| f64::from(v)).sum();
-            div + f64::from(lambda) * l1
+            div + f64::from(lambda) * self.l1()
         } else {
             f64::NAN
         }
@@ -439,57 +490,137 @@ impl<'a, const R: usize> MuRun<'a, R> {
     /// Objective from scratch (used when the last iteration did not compute it).
     fn objective(&self) -> f64 {
         let w = self.w_rows();
-        let m = self.x.channels;
-        let mut ratio = vec![0.0f32; m];
+        let m = self.m;
         let lambda = f64::from(self.cfg.sparsity * m as f32);
-        let l1: f64 = self.z.iter().flatten().map(|&v| f64::from(v)).sum();
-        let data: f64 = self
-            .x
-            .frames_iter()
-            .zip(self.z.iter())
-            .map(|(xf, zf)| match self.cfg.loss {
-                NmfLoss::Frobenius => {
-                    0.5 * xf
-                        .iter()
-                        .zip(&w)
-                        .map(|(&xi, wi)| {
-                            let e = f64::from(xi) - (0..R).map(|k| f64::from(wi[k] * zf[k])).sum::<f64>();
-                            e * e
-                        })
-                        .sum::<f64>()
-                }
-                NmfLoss::KullbackLeibler => kl_ratio(xf, &w, zf, &mut ratio),
-            })
-            .sum();
-        data + lambda * l1
-    }
-}
-
-/// For one frame: ratio x / (W z) into `ratio`, and returns D(x ‖ Wz).
-fn kl_ratio<const R: usize>(xf: &[f32], w: &[[f32; R]], zf: &[f32; R], ratio: &mut [f32]) -> f64 {
-    let mut d = 0.0f64;
-    for ((&xi, wi), q) in xf.iter().zip(w).zip(ratio.iter_mut()) {
-        let mut xh = 0.0f32;
-        for k in 0..R {
-            xh += wi[k] * zf[k];
+        let mut ratio = vec![Lanes::ZERO; m];
+        let mut data = 0.0;
+        for (xs, zb) in self.x.chunks_exact(m).zip(self.z.chunks_exact(R)) {
+            let zs: [Lanes; R] = core::array::from_fn(|k| zb[k]);
+            data += match self.cfg.loss {
+                NmfLoss::Frobenius => xs
+                    .iter()
+                    .zip(&w)
+                    .map(|(xc, wc)| {
+                        let mut r = *xc;
+                        for k in 0..R {
+                            r -= Lanes::splat(wc[k]) * zs[k];
+                        }
+                        0.5 * sum_f64(&(r * r))
+                    })
+                    .sum::<f64>(),
+                NmfLoss::KullbackLeibler => Self::kl_ratio(xs, &w, &zs, &mut ratio, true),
+            };
         }
-        let xh = xh.max(EPS);
-        *q = xi / xh;
-        d += if xi > 0.0 {
-            f64::from(xi) * f64::from(*q).ln() - f64::from(xi) + f64::from(xh)
-        } else {
-            f64::from(xh)
-        };
+        data + lambda * self.l1()
     }
-    d
 }
 
-/// Adds f32 block sums into f64 totals and clears the block (keeps long sums accurate).
-fn flush<const R: usize>(total: &mut [[f64; R]], block: &mut [[f32; R]]) {
-    for (t, b) in total.iter_mut().zip(block.iter_mut()) {
+/// Sums one half of the frames contributes to a Frobenius iteration.
+struct FrobeniusPartial<const R: usize> {
+    xtz: Vec<[f64; R]>,
+    ztz: [[f64; R]; R],
+    err: f64,
+}
+
+/// The Z update and the W statistics over a run of blocks (see `MuRun::frobenius_step`).
+fn frobenius_pass<const R: usize>(
+    x: &[Lanes],
+    z: &mut [Lanes],
+    m: usize,
+    w: &[[f32; R]],
+    g: &[[f32; R]; R],
+    lambda: f32,
+    want_objective: bool,
+) -> FrobeniusPartial<R> {
+    let eps = Lanes::splat(EPS);
+    let mut xtz = vec![[0.0f64; R]; m];
+    let mut ztz = [[0.0f64; R]; R];
+    let mut xtz_lanes = vec![[Lanes::ZERO; R]; m];
+    let mut ztz_lanes = [[Lanes::ZERO; R]; R];
+    let mut err = 0.0f64;
+    let blocks = z.len() / R;
+    for (b, (xs, zb)) in x.chunks_exact(m).zip(z.chunks_exact_mut(R)).enumerate() {
+        // a = Wᵀx, lane by lane.
+        let mut a = [Lanes::ZERO; R];
+        for (xc, wc) in xs.iter().zip(w) {
+            for k in 0..R {
+                a[k] += Lanes::splat(wc[k]) * *xc;
+            }
+        }
+        // z ← z ⊙ a / (G z + λ).
+        let mut gz = [Lanes::splat(lambda); R];
         for k in 0..R {
-            t[k] += f64::from(b[k]);
-            b[k] = 0.0;
+            for j in 0..R {
+                gz[k] += Lanes::splat(g[k][j]) * zb[j];
+            }
+        }
+        let mut zs = [Lanes::ZERO; R];
+        for k in 0..R {
+            zs[k] = flush_tiny(zb[k] * a[k] / gz[k].max(eps));
+            zb[k] = zs[k];
+        }
+        if want_objective {
+            // ‖x − Wz‖² = xᵀx − 2 zᵀa + zᵀGz, per lane.
+            let mut e = Lanes::ZERO;
+            for xc in xs {
+                e += *xc * *xc;
+            }
+            for k in 0..R {
+                let mut gzk = Lanes::ZERO;
+                for j in 0..R {
+                    gzk += Lanes::splat(g[k][j]) * zs[j];
+                }
+                e += zs[k] * (gzk - a[k] - a[k]);
+            }
+            err += sum_f64(&e);
+        }
+        accumulate_outer(xs, &zs, &mut xtz_lanes);
+        for k in 0..R {
+            for j in 0..R {
+                ztz_lanes[k][j] += zs[k] * zs[j];
+            }
+        }
+        if (b + 1) % FLUSH_BLOCKS == 0 || b + 1 == blocks {
+            flush(&mut xtz, &mut xtz_lanes);
+            flush(&mut ztz, &mut ztz_lanes);
+        }
+    }
+    FrobeniusPartial { xtz, ztz, err }
+}
+
+/// Values multiplicative updates drive towards zero would otherwise decay into subnormal
+/// floats, which run orders of magnitude slower on x86; below this they are zero (a zero
+/// stays zero under multiplicative updates, as it would in exact arithmetic once it got
+/// this small).
+const TINY: f32 = 1e-30;
+
+fn flush_tiny(v: Lanes) -> Lanes {
+    v.simd_gt(Lanes::splat(TINY)) & v
+}
+
+fn flush_tiny_scalar(v: f64) -> f32 {
+    if v > f64::from(TINY) {
+        v as f32
+    } else {
+        0.0
+    }
+}
+
+/// `acc[c][k] += v[c] · z[k]`, lane by lane.
+fn accumulate_outer<const R: usize>(v: &[Lanes], z: &[Lanes; R], acc: &mut [[Lanes; R]]) {
+    for (vc, row) in v.iter().zip(acc.iter_mut()) {
+        for (a, zk) in row.iter_mut().zip(z) {
+            *a += *vc * *zk;
+        }
+    }
+}
+
+/// Adds f32 lane sums into f64 totals and clears them (keeps long sums accurate).
+fn flush<const R: usize>(total: &mut [[f64; R]], lanes: &mut [[Lanes; R]]) {
+    for (t, row) in total.iter_mut().zip(lanes.iter_mut()) {
+        for k in 0..R {
+            t[k] += sum_f64(&row[k]);
+            row[k] = Lanes::ZERO;
         }
     }
 }

@@ -72,7 +72,11 @@ macro_rules! render {
     }};
 }
 
-fn draw_synergies<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, s: &Synergies, names: &[String]) -> Result<()> {
+fn draw_synergies<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    s: &Synergies,
+    names: &[String],
+) -> Result<()> {
     root.fill(&WHITE).map_err(err)?;
     let panels = root.split_evenly((s.rank, 1));
     let top = s.w.iter().copied().fold(0.0f32, f32::max).max(1e-6) * 1.1;
@@ -134,14 +138,25 @@ fn draw_reconstruction<DB: DrawingBackend>(
             .y_label_area_size(36)
             .build_cartesian_2d(0..shown, 0f32..top)
             .map_err(err)?;
-        chart.configure_mesh().x_labels(5).y_labels(3).draw().map_err(err)?;
         chart
-            .draw_series(LineSeries::new(orig.iter().enumerate().map(|(f, &v)| (f, v)), &BLACK))
+            .configure_mesh()
+            .x_labels(5)
+            .y_labels(3)
+            .draw()
+            .map_err(err)?;
+        chart
+            .draw_series(LineSeries::new(
+                orig.iter().enumerate().map(|(f, &v)| (f, v)),
+                &BLACK,
+            ))
             .map_err(err)?
             .label("original")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLACK));
         chart
-            .draw_series(LineSeries::new(rec.iter().enumerate().map(|(f, &v)| (f, v)), &RED))
+            .draw_series(LineSeries::new(
+                rec.iter().enumerate().map(|(f, &v)| (f, v)),
+                &RED,
+            ))
             .map_err(err)?
             .label("reconstructed")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], RED));
@@ -183,7 +198,10 @@ fn draw_rank_curve<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, curve: &[R
         .draw()
         .map_err(err)?;
     chart
-        .draw_series(LineSeries::new(curve.iter().map(|p| (p.rank as f64, p.vaf)), BLUE.stroke_width(2)))
+        .draw_series(LineSeries::new(
+            curve.iter().map(|p| (p.rank as f64, p.vaf)),
+            BLUE.stroke_width(2),
+        ))
         .map_err(err)?
         .label("global VAF")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
@@ -217,7 +235,9 @@ pub fn synergies(dir: &Path, s: &Synergies, names: &[String]) -> Result<Vec<std:
         bail!("{} channel names for {} channels", names.len(), s.channels);
     }
     let height = 160 * s.rank as u32 + 40;
-    render!(dir, "synergies", (900, height), |root| draw_synergies(root, s, names))
+    render!(dir, "synergies", (900, height), |root| draw_synergies(
+        root, s, names
+    ))
 }
 
 /// Original versus reconstructed envelope per channel (first 1000 frames), with VAF.

@@ -49,7 +49,12 @@ fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
 fn good_csv() -> String {
     let mut s = String::from("a,b,c\n");
     for i in 0..40 {
-        s += &format!("{},{},{}\n", 0.1 + (i % 5) as f32 * 0.1, 0.2 + (i % 3) as f32 * 0.1, 0.3);
+        s += &format!(
+            "{},{},{}\n",
+            0.1 + (i % 5) as f32 * 0.1,
+            0.2 + (i % 3) as f32 * 0.1,
+            0.3
+        );
     }
     s
 }
@@ -65,28 +70,48 @@ fn missing_file() {
 fn ragged_csv_row() {
     let dir = tempfile::tempdir().unwrap();
     let data = write(dir.path(), "ragged.csv", "a,b,c\n1,2,3\n4,5\n");
-    train_fails(dir.path(), &data, &["--rank", "1"], "ragged.csv: row 3 has 2 columns, expected 3");
+    train_fails(
+        dir.path(),
+        &data,
+        &["--rank", "1"],
+        "ragged.csv: row 3 has 2 columns, expected 3",
+    );
 }
 
 #[test]
 fn non_numeric_csv_cell() {
     let dir = tempfile::tempdir().unwrap();
     let data = write(dir.path(), "text.csv", "1,2,3\n4,x5,6\n");
-    train_fails(dir.path(), &data, &["--rank", "1"], "text.csv: row 2, column 2: 'x5' is not a number");
+    train_fails(
+        dir.path(),
+        &data,
+        &["--rank", "1"],
+        "text.csv: row 2, column 2: 'x5' is not a number",
+    );
 }
 
 #[test]
 fn non_finite_value() {
     let dir = tempfile::tempdir().unwrap();
     let data = write(dir.path(), "nan.csv", "a,b,c\n1,2,3\n4,5,NaN\n7,inf,9\n");
-    train_fails(dir.path(), &data, &["--rank", "1"], "nan.csv: non-finite value NaN at frame 2, channel 3");
+    train_fails(
+        dir.path(),
+        &data,
+        &["--rank", "1"],
+        "nan.csv: non-finite value NaN at frame 2, channel 3",
+    );
 }
 
 #[test]
 fn rank_too_large() {
     let dir = tempfile::tempdir().unwrap();
     let data = write(dir.path(), "ok.csv", &good_csv());
-    train_fails(dir.path(), &data, &["--rank", "3"], "--rank 3 must be at least 1 and below min(channels, frames) = 3");
+    train_fails(
+        dir.path(),
+        &data,
+        &["--rank", "3"],
+        "--rank 3 must be at least 1 and below min(channels, frames) = 3",
+    );
     train_fails(dir.path(), &data, &["--rank", "0"], "--rank 0 must be at least 1");
 }
 
@@ -125,7 +150,15 @@ fn mat_variable_missing_lists_what_is_there() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("rec.mat");
     let values: Vec<f64> = (0..60).map(|i| (i % 7) as f64 * 0.1).collect();
-    write_mat_v5(&path, &[MatVar { name: "emg", rows: 20, cols: 3, values: &values }]);
+    write_mat_v5(
+        &path,
+        &[MatVar {
+            name: "emg",
+            rows: 20,
+            cols: 3,
+            values: &values,
+        }],
+    );
     train_fails(
         dir.path(),
         &path,
@@ -138,7 +171,12 @@ fn mat_variable_missing_lists_what_is_there() {
 fn unreadable_mat_file() {
     let dir = tempfile::tempdir().unwrap();
     let data = write(dir.path(), "broken.mat", "this is not a MAT file");
-    train_fails(dir.path(), &data, &["--rank", "1"], "broken.mat: not a readable MATLAB v5 file");
+    train_fails(
+        dir.path(),
+        &data,
+        &["--rank", "1"],
+        "broken.mat: not a readable MATLAB v5 file",
+    );
 }
 
 #[test]
@@ -160,7 +198,12 @@ fn unknown_extension_and_bad_truth() {
 fn envelope_needs_sampling_rate() {
     let dir = tempfile::tempdir().unwrap();
     let data = write(dir.path(), "raw.csv", &good_csv());
-    train_fails(dir.path(), &data, &["--rank", "1", "--envelope"], "--envelope needs --fs HZ");
+    train_fails(
+        dir.path(),
+        &data,
+        &["--rank", "1", "--envelope"],
+        "--envelope needs --fs HZ",
+    );
 }
 
 #[test]

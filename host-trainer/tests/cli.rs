@@ -18,7 +18,17 @@ fn synth_train_eval_rank_inspect() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     vaenmf()
-        .args(["synth", "--channels", "10", "--rank", "4", "--frames", "4000", "--test-frames", "1000"])
+        .args([
+            "synth",
+            "--channels",
+            "10",
+            "--rank",
+            "4",
+            "--frames",
+            "4000",
+            "--test-frames",
+            "1000",
+        ])
         .args(["--snr-db", "20", "--noise", "gaussian", "--seed", "1", "--out"])
         .arg(d.join("syn"))
         .assert()
@@ -47,7 +57,19 @@ fn synth_train_eval_rank_inspect() {
         .success()
         .stdout(predicate::str::contains("similarity"));
     let r = read_json(&d.join("report.json"));
-    for key in ["method", "rank", "channels", "frames", "vaf", "vaf_per_channel", "r2", "vaf_nnls", "similarity", "seconds", "test"] {
+    for key in [
+        "method",
+        "rank",
+        "channels",
+        "frames",
+        "vaf",
+        "vaf_per_channel",
+        "r2",
+        "vaf_nnls",
+        "similarity",
+        "seconds",
+        "test",
+    ] {
         assert!(r.get(key).is_some(), "missing key {key}");
     }
     assert_eq!(r["method"], "nmf");
@@ -62,7 +84,12 @@ fn synth_train_eval_rank_inspect() {
         assert!(test.get(key).is_some(), "missing test.{key}");
     }
     assert!(test["vaf"].as_f64().unwrap() > 0.9);
-    for f in ["synergies.svg", "synergies.png", "reconstruction.svg", "reconstruction.png"] {
+    for f in [
+        "synergies.svg",
+        "synergies.png",
+        "reconstruction.svg",
+        "reconstruction.png",
+    ] {
         let len = std::fs::metadata(d.join("plots").join(f)).unwrap().len();
         assert!(len > 1000, "{f} is {len} bytes");
     }
@@ -72,7 +99,10 @@ fn synth_train_eval_rank_inspect() {
         .arg(d.join("model.vnmf"))
         .assert()
         .success()
-        .stdout(predicate::str::contains("NMF (dictionary only").and(predicate::str::contains("channels 10, rank 4")));
+        .stdout(
+            predicate::str::contains("NMF (dictionary only")
+                .and(predicate::str::contains("channels 10, rank 4")),
+        );
 
     // eval on held-out data: the model's own scaling is applied.
     vaenmf()
@@ -93,7 +123,15 @@ fn synth_train_eval_rank_inspect() {
     assert_eq!(e["similarity"], r["similarity"]);
 
     vaenmf()
-        .args(["rank", "--max-rank", "6", "--method", "nmf", "--iterations", "300"])
+        .args([
+            "rank",
+            "--max-rank",
+            "6",
+            "--method",
+            "nmf",
+            "--iterations",
+            "300",
+        ])
         .arg("--data")
         .arg(d.join("syn/train.csv"))
         .arg("--report")
@@ -127,8 +165,26 @@ fn gait_matrix_through_the_cli() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     vaenmf()
-        .args(["train", "--method", "nmf", "--rank", "4", "--channels-in-rows", "--normalize", "none"])
-        .args(["--iterations", "2000", "--tol", "0", "--frames", "0:7900", "--test-frames", "7900:9900"])
+        .args([
+            "train",
+            "--method",
+            "nmf",
+            "--rank",
+            "4",
+            "--channels-in-rows",
+            "--normalize",
+            "none",
+        ])
+        .args([
+            "--iterations",
+            "2000",
+            "--tol",
+            "0",
+            "--frames",
+            "0:7900",
+            "--test-frames",
+            "7900:9900",
+        ])
         .arg("--data")
         .arg(support::gait_matrix())
         .arg("--out")
@@ -141,7 +197,10 @@ fn gait_matrix_through_the_cli() {
     assert_eq!(r["frames"], 7900);
     assert_eq!(r["channels"], 12);
     assert_eq!(r["test"]["frames"], 2000);
-    let (train, test) = (r["vaf"].as_f64().unwrap(), r["test"]["vaf_nnls"].as_f64().unwrap());
+    let (train, test) = (
+        r["vaf"].as_f64().unwrap(),
+        r["test"]["vaf_nnls"].as_f64().unwrap(),
+    );
     assert!(train > 0.92 && test > 0.85, "train {train}, test {test}");
     assert!(r["similarity"].is_null());
 }

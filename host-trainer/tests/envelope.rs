@@ -26,11 +26,16 @@ fn response(sos: &[sci_rs::signal::filter::design::Sos<f64>], f: f64, fs: f64) -
     (re, im)
 }
 
+/// Filter order, edges (Hz), band type, sampling rate, and (f, Re H, Im H) points.
+type Case = (usize, Vec<f64>, FilterBandType, f64, Vec<(f64, f64, f64)>);
+
 /// `scipy.signal.sosfreqz(scipy.signal.butter(..., output='sos'), worN=f, fs=fs)`, SciPy
 /// 1.17.1: (frequency, real, imaginary).
 #[test]
+// SciPy's printed values, kept as printed (some are ±1/√2 to 15 digits).
+#[allow(clippy::approx_constant)]
 fn butterworth_matches_scipy() {
-    let cases: [(usize, Vec<f64>, FilterBandType, f64, Vec<(f64, f64, f64)>); 3] = [
+    let cases: [Case; 3] = [
         (
             4,
             vec![4.0],
@@ -120,10 +125,16 @@ fn envelope_recovers_slow_modulation_without_delay() {
     // envelope follows the modulation within 1 %.
     for i in (2000..6000).step_by(97) {
         let got = f64::from(env.data[i]);
-        assert!((got - expected(i)).abs() < 0.01 * expected(i), "sample {i}: {got} vs {}", expected(i));
+        assert!(
+            (got - expected(i)).abs() < 0.01 * expected(i),
+            "sample {i}: {got} vs {}",
+            expected(i)
+        );
     }
     // Zero phase: the envelope's maximum is where the modulation's is (t = 0.5 s + k·2 s).
-    let peak = (1500..3500).max_by(|&a, &b| env.data[a].total_cmp(&env.data[b])).unwrap();
+    let peak = (1500..3500)
+        .max_by(|&a, &b| env.data[a].total_cmp(&env.data[b]))
+        .unwrap();
     assert!((peak as i64 - 2500).abs() <= 10, "peak at {peak}");
 }
 

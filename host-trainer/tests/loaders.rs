@@ -17,7 +17,7 @@ fn write_npy(path: &Path, rows: usize, cols: usize, fortran: bool, values: &[f64
         if fortran { "True" } else { "False" }
     );
     let mut header = dict.into_bytes();
-    while (10 + header.len() + 1) % 64 != 0 {
+    while !(10 + header.len() + 1).is_multiple_of(64) {
         header.push(b' ');
     }
     header.push(b'\n');
@@ -96,8 +96,18 @@ fn mat_variables_are_selected_and_concatenated() {
     write_mat_v5(
         &path,
         &[
-            MatVar { name: "a", rows: 3, cols: 2, values: &[1.0, 2.0, 3.0, 10.0, 20.0, 30.0] },
-            MatVar { name: "b", rows: 2, cols: 2, values: &[4.0, 5.0, 40.0, 50.0] },
+            MatVar {
+                name: "a",
+                rows: 3,
+                cols: 2,
+                values: &[1.0, 2.0, 3.0, 10.0, 20.0, 30.0],
+            },
+            MatVar {
+                name: "b",
+                rows: 2,
+                cols: 2,
+                values: &[4.0, 5.0, 40.0, 50.0],
+            },
         ],
     );
     let m = load(
@@ -113,7 +123,10 @@ fn mat_variables_are_selected_and_concatenated() {
     assert_eq!(m.frame(4), &[5.0, 50.0]);
     // Without --var and two candidates: the error lists them.
     let err = load(&path, &LoadOptions::default()).unwrap_err().to_string();
-    assert!(err.contains("choose the variable with --var NAME; the file has: a [3, 2], b [2, 2]"), "{err}");
+    assert!(
+        err.contains("choose the variable with --var NAME; the file has: a [3, 2], b [2, 2]"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -135,13 +148,30 @@ fn ninapro_layout_splits_by_repetition_and_movement() {
     }
     let n = stim.len();
     // Channel c of sample t holds 100·c + t, so frames can be traced.
-    let emg: Vec<f64> = (0..10).flat_map(|c| (0..n + 5).map(move |t| (100 * c + t) as f64)).collect();
+    let emg: Vec<f64> = (0..10)
+        .flat_map(|c| (0..n + 5).map(move |t| (100 * c + t) as f64))
+        .collect();
     write_mat_v5(
         &path,
         &[
-            MatVar { name: "emg", rows: n + 5, cols: 10, values: &emg },
-            MatVar { name: "restimulus", rows: n, cols: 1, values: &stim },
-            MatVar { name: "rerepetition", rows: n - 1, cols: 1, values: &rep[..n - 1] },
+            MatVar {
+                name: "emg",
+                rows: n + 5,
+                cols: 10,
+                values: &emg,
+            },
+            MatVar {
+                name: "restimulus",
+                rows: n,
+                cols: 1,
+                values: &stim,
+            },
+            MatVar {
+                name: "rerepetition",
+                rows: n - 1,
+                cols: 1,
+                values: &rep[..n - 1],
+            },
         ],
     );
     let split = load_ninapro(&path, Some(2)).unwrap();

@@ -46,7 +46,10 @@ fn gait_matrix_vaf_matches_the_published_figure() {
     .unwrap();
     for (rank, published) in [(3, 0.893), (4, 0.934), (5, 0.956)] {
         let (vaf, _) = vaf_of(&x, &config(rank));
-        assert!((vaf - published).abs() < 0.005, "rank {rank}: VAF {vaf} vs {published}");
+        assert!(
+            (vaf - published).abs() < 0.005,
+            "rank {rank}: VAF {vaf} vs {published}"
+        );
     }
 }
 
@@ -88,9 +91,14 @@ fn nmf_recovers_known_synergies_at_20_db() {
 fn signal_dependent_noise_is_at_the_requested_snr() {
     let (d, _) = synthetic(NoiseKind::SignalDependent, 10.0);
     let (clean, _) = synthetic(NoiseKind::SignalDependent, 200.0);
-    let (p_signal, p_noise) = clean.train.data.iter().zip(&d.train.data).fold((0.0, 0.0), |(s, n), (&c, &x)| {
-        (s + f64::from(c).powi(2), n + f64::from(x - c).powi(2))
-    });
+    let (p_signal, p_noise) = clean
+        .train
+        .data
+        .iter()
+        .zip(&d.train.data)
+        .fold((0.0, 0.0), |(s, n), (&c, &x)| {
+            (s + f64::from(c).powi(2), n + f64::from(x - c).powi(2))
+        });
     let snr = 10.0 * (p_signal / p_noise).log10();
     // Clipping at zero removes some noise power, so the measured SNR is a little higher.
     assert!((9.5..11.5).contains(&snr), "SNR {snr} dB");
@@ -108,7 +116,11 @@ fn objective_never_increases() {
             cfg.iterations = iterations;
             cfg.init = NmfInit::Random;
             let f = fit(&x, &cfg, |_, _| {}).unwrap();
-            assert!(f.objective <= last * (1.0 + 1e-6), "{loss:?}: {} after {iterations} > {last}", f.objective);
+            assert!(
+                f.objective <= last * (1.0 + 1e-6),
+                "{loss:?}: {} after {iterations} > {last}",
+                f.objective
+            );
             last = f.objective;
         }
     }
@@ -137,8 +149,13 @@ fn sparse_nmf_has_unit_synergies_and_sparser_activations() {
     }
     // Compare after putting plain NMF on the same column scale.
     let share_small = |w: &[f32], z: &[f32]| {
-        let norms: Vec<f32> = (0..4).map(|k| w.chunks_exact(4).map(|r| r[k] * r[k]).sum::<f32>().sqrt()).collect();
-        let scaled: Vec<f32> = z.chunks_exact(4).flat_map(|zf| (0..4).map(|k| zf[k] * norms[k]).collect::<Vec<_>>()).collect();
+        let norms: Vec<f32> = (0..4)
+            .map(|k| w.chunks_exact(4).map(|r| r[k] * r[k]).sum::<f32>().sqrt())
+            .collect();
+        let scaled: Vec<f32> = z
+            .chunks_exact(4)
+            .flat_map(|zf| (0..4).map(|k| zf[k] * norms[k]).collect::<Vec<_>>())
+            .collect();
         let max = scaled.iter().copied().fold(0.0, f32::max);
         scaled.iter().filter(|&&v| v < 0.01 * max).count() as f64 / scaled.len() as f64
     };
@@ -173,18 +190,34 @@ fn tolerance_stops_early() {
 
 #[test]
 fn similarity_is_invariant_to_order_and_scale() {
-    let truth = Synergies { channels: 3, rank: 2, w: vec![1.0, 0.0, 0.5, 0.5, 0.0, 1.0] };
-    let swapped = Synergies { channels: 3, rank: 2, w: vec![0.0, 2.0, 1.5, 1.0, 3.0, 0.0] };
+    let truth = Synergies {
+        channels: 3,
+        rank: 2,
+        w: vec![1.0, 0.0, 0.5, 0.5, 0.0, 1.0],
+    };
+    let swapped = Synergies {
+        channels: 3,
+        rank: 2,
+        w: vec![0.0, 2.0, 1.5, 1.0, 3.0, 0.0],
+    };
     assert!((similarity(&swapped, &truth).unwrap() - 1.0).abs() < 1e-9);
     // Orthogonal columns in the wrong pairing would give a lower score.
-    let other = Synergies { channels: 3, rank: 2, w: vec![1.0, 0.0, 0.0, 1.0, 0.0, 0.0] };
+    let other = Synergies {
+        channels: 3,
+        rank: 2,
+        w: vec![1.0, 0.0, 0.0, 1.0, 0.0, 0.0],
+    };
     let s = similarity(&other, &truth).unwrap();
     assert!(s < 0.99 && s > 0.5, "{s}");
 }
 
 #[test]
 fn rank_rule_needs_both_thresholds() {
-    let p = |rank, vaf, min_channel_vaf| RankPoint { rank, vaf, min_channel_vaf };
+    let p = |rank, vaf, min_channel_vaf| RankPoint {
+        rank,
+        vaf,
+        min_channel_vaf,
+    };
     let curve = [p(1, 0.7, 0.2), p(2, 0.91, 0.6), p(3, 0.95, 0.8), p(4, 0.97, 0.9)];
     assert_eq!(choose_rank(&curve), Some(3));
     assert_eq!(choose_rank(&curve[..2]), None);
@@ -192,7 +225,11 @@ fn rank_rule_needs_both_thresholds() {
 
 #[test]
 fn nnls_refit_recovers_exact_activations() {
-    let s = Synergies { channels: 3, rank: 2, w: vec![1.0, 0.0, 0.5, 0.5, 0.0, 1.0] };
+    let s = Synergies {
+        channels: 3,
+        rank: 2,
+        w: vec![1.0, 0.0, 0.5, 0.5, 0.0, 1.0],
+    };
     let z = vec![1.0, 2.0, 0.0, 3.0, 0.5, 0.0];
     let x = EmgMatrix::new(3, 3, s.reconstruct(&z)).unwrap();
     let refit = s.nnls_activations(&x).unwrap();

@@ -16,7 +16,7 @@ fn main() {
     let result = match args.first().map(String::as_str) {
         Some("setup") => setup(),
         Some("test") => setup().and_then(|()| test()),
-        Some("demo") => demo(&args[1..]),
+        Some("demo") => demo(),
         Some("bench") => bench(),
         _ => Err("usage: cargo xtask <setup|test|demo|bench>".to_string()),
     };
@@ -27,7 +27,8 @@ fn main() {
 }
 
 fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+    let xtask = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    xtask.parent().map(PathBuf::from).unwrap_or(xtask)
 }
 
 fn run(program: &str, args: &[&str]) -> Result<(), String> {
@@ -83,8 +84,9 @@ fn setup() -> Result<(), String> {
 }
 
 fn test() -> Result<(), String> {
-    cargo(&["test", "--workspace", "--all-features"])?;
     cargo(&["test", "--workspace"])?;
+    // The core's optional features (alloc/std, fast-math) change its code paths.
+    cargo(&["test", "-p", "vaenmf-core", "--all-features"])?;
     for target in TARGETS {
         cargo(&[
             "build",
@@ -108,22 +110,117 @@ fn test() -> Result<(), String> {
     Ok(())
 }
 
-fn demo(extra: &[String]) -> Result<(), String> {
-    let mut args = vec![
+/// Runs `vaenmf` (dev profile: shares the test build; dependencies are optimised).
+fn vaenmf(args: &[&str]) -> Result<(), String> {
+    let mut all = vec!["run", "--quiet", "-p", "vaenmf-trainer", "--bin", "vaenmf", "--"];
+    all.extend_from_slice(args);
+    cargo(&all)
+}
+
+/// The main job: synthetic data with known synergies and the real gait EMG → NMF → model
+/// blob → evaluation, plots and reports under `out/demo/`; then the core tracking frames
+/// from a blob on the host.
+fn demo() -> Result<(), String> {
+    let out = root().join("out/demo");
+    let p = |name: &str| out.join(name).display().to_string();
+    vaenmf(&[
+        "synth",
+        "--out",
+        &p("synthetic"),
+        "--channels",
+        "10",
+        "--rank",
+        "4",
+        "--frames",
+        "20000",
+        "--test-frames",
+        "5000",
+        "--snr-db",
+        "20",
+        "--noise",
+        "gaussian",
+        "--seed",
+        "1",
+    ])?;
+    vaenmf(&[
+        "train",
+        "--data",
+        &p("synthetic/train.csv"),
+        "--test",
+        &p("synthetic/test.csv"),
+        "--truth",
+        &p("synthetic/synergies.csv"),
+        "--method",
+        "nmf",
+        "--rank",
+        "4",
+        "--out",
+        &p("synthetic/nmf.vnmf"),
+        "--report",
+        &p("synthetic/nmf.json"),
+        "--plots",
+        &p("synthetic/plots"),
+    ])?;
+    vaenmf(&["inspect", &p("synthetic/nmf.vnmf")])?;
+    let gait = std::env::var_os("VAENMF_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared/data"))
+        .join("gait120-sts/V_matrix.npy");
+    if gait.exists() {
+        let gait = gait.display().to_string();
+        vaenmf(&[
+            "train",
+            "--data",
+            &gait,
+            "--channels-in-rows",
+            "--method",
+            "nmf",
+            "--rank",
+            "4",
+            "--frames",
+            "0:7900",
+            "--test-frames",
+            "7900:9900",
+            "--out",
+            &p("gait/nmf.vnmf"),
+            "--report",
+            &p("gait/nmf.json"),
+            "--plots",
+            &p("gait/plots"),
+        ])?;
+        vaenmf(&[
+            "rank",
+            "--data",
+            &gait,
+            "--channels-in-rows",
+            "--max-rank",
+            "8",
+            "--report",
+            &p("gait/rank.json"),
+            "--plots",
+            &p("gait/plots"),
+        ])?;
+    } else {
+        eprintln!(
+            "xtask: {} not found: skipping the real-data part (set VAENMF_SHARED_DATA)",
+            gait.display()
+        );
+    }
+    cargo(&[
         "run",
-        "--release",
+        "--quiet",
         "-p",
         "vaenmf-core",
         "--features",
         "std",
         "--example",
         "track",
-        "--",
-    ];
-    args.extend(extra.iter().map(String::as_str));
-    cargo(&args)
+    ])?;
+    eprintln!("xtask: reports, models and plots are under {}", out.display());
+    Ok(())
 }
 
 fn bench() -> Result<(), String> {
-    cargo(&["bench", "-p", "vaenmf-core", "--bench", "inference"])
+    cargo(&["bench", "-p", "vaenmf-core", "--bench", "inference"])?;
+    cargo(&["bench", "-p", "vaenmf-trainer", "--bench", "nmf"])
 }

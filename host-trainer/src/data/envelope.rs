@@ -47,7 +47,14 @@ pub struct EnvelopeLog {
 
 /// Second-order sections of a Butterworth filter; `wn` in Hz with `fs`.
 pub fn butterworth(order: usize, wn: Vec<f64>, band: FilterBandType, fs: f64) -> Result<Vec<Sos<f64>>> {
-    match butter_dyn(order, wn, Some(band), Some(false), Some(FilterOutputType::Sos), Some(fs)) {
+    match butter_dyn(
+        order,
+        wn,
+        Some(band),
+        Some(false),
+        Some(FilterOutputType::Sos),
+        Some(fs),
+    ) {
         DigitalFilter::Sos(sos) => Ok(sos.sos),
         _ => bail!("filter design returned coefficients in another form than second-order sections"),
     }
@@ -81,7 +88,8 @@ pub fn envelope(raw: &EmgMatrix, cfg: &EnvelopeConfig) -> Result<(EmgMatrix, Env
         );
     }
     let mut log = EnvelopeLog::default();
-    log.applied.push("remove DC (subtract each channel's mean)".into());
+    log.applied
+        .push("remove DC (subtract each channel's mean)".into());
 
     // Band-pass: keep only the edges the sampling rate supports.
     let (lo, hi) = cfg.band;
@@ -95,11 +103,20 @@ pub fn envelope(raw: &EmgMatrix, cfg: &EnvelopeConfig) -> Result<(EmgMatrix, Env
         log.skipped.push(format!(
             "band-pass upper edge {hi} Hz: at or above the Nyquist frequency {nyquist} Hz"
         ));
-        log.applied.push(format!("high-pass {lo} Hz, Butterworth order {order}, zero-phase"));
+        log.applied.push(format!(
+            "high-pass {lo} Hz, Butterworth order {order}, zero-phase"
+        ));
         Some(butterworth(order, vec![lo], FilterBandType::Highpass, cfg.fs)?)
     } else {
-        log.applied.push(format!("band-pass {lo}–{hi} Hz, Butterworth order {order}, zero-phase"));
-        Some(butterworth(order, vec![lo, hi], FilterBandType::Bandpass, cfg.fs)?)
+        log.applied.push(format!(
+            "band-pass {lo}–{hi} Hz, Butterworth order {order}, zero-phase"
+        ));
+        Some(butterworth(
+            order,
+            vec![lo, hi],
+            FilterBandType::Bandpass,
+            cfg.fs,
+        )?)
     };
     log.applied.push("full-wave rectification".into());
     log.applied.push(format!(

@@ -66,7 +66,11 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<EmgMatrix> {
     }
     if let Some((f, c)) = matrix.first_non_finite() {
         let v = matrix.data[f * matrix.channels + c];
-        bail!("{name}: non-finite value {v} at frame {}, channel {}", f + 1, c + 1);
+        bail!(
+            "{name}: non-finite value {v} at frame {}, channel {}",
+            f + 1,
+            c + 1
+        );
     }
     Ok(matrix)
 }
@@ -126,7 +130,8 @@ fn load_csv(path: &Path, channels_in_rows: bool) -> Result<EmgMatrix> {
 fn load_npy(path: &Path, channels_in_rows: bool) -> Result<EmgMatrix> {
     let name = path.display();
     let file = File::open(path).with_context(|| format!("{name}: cannot open"))?;
-    let npy = npyz::NpyFile::new(BufReader::new(file)).with_context(|| format!("{name}: not a valid .npy file"))?;
+    let npy =
+        npyz::NpyFile::new(BufReader::new(file)).with_context(|| format!("{name}: not a valid .npy file"))?;
     let shape = npy.shape().to_vec();
     if shape.len() != 2 {
         bail!("{name}: expected a 2-D array, found shape {shape:?}");
@@ -135,7 +140,10 @@ fn load_npy(path: &Path, channels_in_rows: bool) -> Result<EmgMatrix> {
     let fortran = npy.order() == npyz::Order::Fortran;
     let descr = match npy.dtype() {
         npyz::DType::Plain(type_str) => type_str.to_string(),
-        other => bail!("{name}: unsupported dtype {} (expected float32 or float64)", other.descr()),
+        other => bail!(
+            "{name}: unsupported dtype {} (expected float32 or float64)",
+            other.descr()
+        ),
     };
     let values: Vec<f32> = match descr.as_str() {
         "<f8" | ">f8" => npy
@@ -229,7 +237,10 @@ pub(crate) fn mat_numeric(mat: &matfile::MatFile, file: &str, var: &str) -> Resu
 fn mat_variable(mat: &matfile::MatFile, file: &str, var: &str, channels_in_rows: bool) -> Result<EmgMatrix> {
     let (size, values) = mat_numeric(mat, file, var)?;
     if size.len() != 2 {
-        bail!("{file}: variable '{var}' has {} dimensions {size:?}, expected 2", size.len());
+        bail!(
+            "{file}: variable '{var}' has {} dimensions {size:?}, expected 2",
+            size.len()
+        );
     }
     let (rows, cols) = (size[0], size[1]);
     let values: Vec<f32> = values.into_iter().map(|v| v as f32).collect();

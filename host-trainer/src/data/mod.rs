@@ -29,7 +29,11 @@ impl EmgMatrix {
                 data.len()
             );
         }
-        Ok(Self { frames, channels, data })
+        Ok(Self {
+            frames,
+            channels,
+            data,
+        })
     }
 
     /// Builds from channel-major data (`channels × frames`, channel rows contiguous).

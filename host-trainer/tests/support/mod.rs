@@ -12,7 +12,7 @@ pub struct MatVar<'a> {
 }
 
 fn pad8(buf: &mut Vec<u8>) {
-    while buf.len() % 8 != 0 {
+    while !buf.len().is_multiple_of(8) {
         buf.push(0);
     }
 }
