@@ -18,6 +18,7 @@ use crate::export::{blob_synergies, describe, nmf_blob, read_blob, write_blob};
 use crate::nmf::{self, NmfConfig, NmfInit, NmfLoss};
 use crate::output::{csv_text, numbered, write_atomic};
 use crate::plots;
+use crate::vae::training::{self as vae_training, Backend, Nonneg, VaeTrainConfig};
 
 /// Muscle-synergy extraction from EMG: NMF baselines and VAE-NMF, evaluation, model export.
 #[derive(Debug, Parser)]
@@ -34,7 +35,7 @@ pub enum Command {
     /// Write synthetic synergy data (Tresch et al. 2006 style) with its true synergies.
     Synth(SynthArgs),
     /// Extract synergies, evaluate them, write the model blob and a report.
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     /// Evaluate a model blob on data.
     Eval(EvalArgs),
     /// VAF versus number of synergies, and the rank the 90 % / 75 % rule picks.
@@ -147,6 +148,8 @@ pub enum Method {
     NmfKl,
     /// Frobenius NMF with an L1 penalty on activations and unit-norm synergies.
     SparseNmf,
+    /// The paper's VAE-NMF: Gamma-posterior encoder, nonnegative linear decoder (burn).
+    VaeNmf,
 }
 
 impl Method {
@@ -155,6 +158,7 @@ impl Method {
             Method::Nmf => "nmf",
             Method::NmfKl => "nmf-kl",
             Method::SparseNmf => "sparse-nmf",
+            Method::VaeNmf => "vae-nmf",
         }
     }
 }
@@ -185,9 +189,88 @@ pub struct SolverArgs {
     pub sparsity: f32,
 }
 
+/// Likelihood p(x | z) of VAE-NMF.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Likelihood {
+    /// Gaussian with standard deviation --sigma.
+    Gaussian,
+    /// Poisson (generalised KL divergence).
+    Poisson,
+}
+
+/// VAE-NMF options of `train` (ignored by the NMF methods).
+#[derive(Debug, Args, Clone)]
+pub struct VaeArgs {
+    /// Encoder hidden widths.
+    #[arg(long, default_value = "400,400", value_parser = parse_hidden)]
+    pub hidden: (usize, usize),
+    /// Prior shape α₀ of Gamma(α₀, 1).
+    #[arg(long, default_value_t = 1.0)]
+    pub alpha0: f64,
+    /// Gaussian likelihood σ (default: residual RMS of a quick NMF of the same rank).
+    #[arg(long)]
+    pub sigma: Option<f64>,
+    /// Likelihood.
+    #[arg(long, value_enum, default_value_t = Likelihood::Gaussian)]
+    pub likelihood: Likelihood,
+    /// Shape augmentation B (≥ 1) of the Gamma reparameterisation.
+    #[arg(long, default_value_t = 1)]
+    pub boost: u32,
+    /// Weight γ of the nonnegativity penalty (γ/2) Σ min(w, 0)².
+    #[arg(long, default_value_t = 1000.0)]
+    pub gamma: f64,
+    /// Keep W ≥ 0 by the penalty or by projection after every step.
+    #[arg(long, value_enum, default_value_t = Nonneg::Penalty)]
+    pub nonneg: Nonneg,
+    /// Adam learning rate.
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f64,
+    /// Adam weight decay (paper: 5e-4; 0 keeps synergy shapes closer to the truth).
+    #[arg(long, default_value_t = 5e-4)]
+    pub weight_decay: f64,
+    /// Minibatch size.
+    #[arg(long, default_value_t = 128)]
+    pub batch_size: usize,
+    /// Maximum epochs.
+    #[arg(long, default_value_t = 100)]
+    pub epochs: usize,
+    /// Fraction of training frames held out for early stopping (0 = none).
+    #[arg(long, default_value_t = 0.1)]
+    pub validation: f64,
+    /// Epochs without validation improvement before stopping (0 = never).
+    #[arg(long, default_value_t = 15)]
+    pub patience: usize,
+    /// Compute backend.
+    #[arg(long, value_enum, default_value_t = Backend::Flex)]
+    pub backend: Backend,
+    /// Write a checkpoint every N epochs (needs --checkpoint-dir).
+    #[arg(long, default_value_t = 0)]
+    pub checkpoint_every: usize,
+    /// Folder for checkpoints.
+    #[arg(long)]
+    pub checkpoint_dir: Option<PathBuf>,
+    /// Continue from a checkpoint written by --checkpoint-dir.
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
+}
+
+fn parse_hidden(s: &str) -> Result<(usize, usize), String> {
+    let (a, b) = s.split_once(',').ok_or_else(|| format!("'{s}' is not H1,H2"))?;
+    let a: usize = a.trim().parse().map_err(|_| format!("'{a}' is not a width"))?;
+    let b: usize = b.trim().parse().map_err(|_| format!("'{b}' is not a width"))?;
+    if a == 0 || b == 0 {
+        return Err("hidden widths must be positive".into());
+    }
+    Ok((a, b))
+}
+
 /// `vaenmf train`.
 #[derive(Debug, Args)]
 pub struct TrainArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub vae: VaeArgs,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub data: DataArgs,
@@ -692,20 +775,42 @@ fn train(args: &TrainArgs) -> Result<()> {
     let x = &prepared.train;
     check_rank(args.rank, x)?;
     let start = Instant::now();
-    let (synergies, z, details) = extract(x, &args.solver, args.rank, true)?;
+    let trained = if args.solver.method == Method::VaeNmf {
+        train_vae(x, args, &prepared.report.input_scale)?
+    } else {
+        let (synergies, z, details) = extract(x, &args.solver, args.rank, true)?;
+        let blob = nmf_blob(&synergies, &prepared.report.input_scale);
+        Trained {
+            synergies,
+            z,
+            details,
+            blob,
+            encoder: None,
+        }
+    };
     let seconds = start.elapsed().as_secs_f64();
+    let Trained {
+        synergies,
+        z,
+        details,
+        blob,
+        encoder,
+    } = trained;
     let (own, nnls, _) = evaluate_split(x, &synergies, &z)?;
     let test = match &prepared.test {
         Some(t) => {
-            // NMF has no encoder: its held-out activations are the NNLS refit.
-            let nnls_z = synergies.nnls_activations(t)?;
-            let (own_t, nnls_t, _) = evaluate_split(t, &synergies, &nnls_z)?;
+            // Held-out activations: the encoder's for VAE-NMF; NMF has none, so its "own"
+            // activations are the NNLS refit.
+            let own_z = match &encoder {
+                Some((model, floor, backend)) => posterior_means(model, t, *floor, *backend),
+                None => synergies.nnls_activations(t)?,
+            };
+            let (own_t, nnls_t, _) = evaluate_split(t, &synergies, &own_z)?;
             Some(split_report(t, &own_t, &nnls_t))
         }
         None => None,
     };
     let similarity = truth_similarity(args.truth.as_ref(), &synergies)?;
-    let blob = nmf_blob(&synergies, &prepared.report.input_scale);
     let plots = match &args.plots {
         Some(dir) => make_plots(dir, &synergies, x, &synergies.reconstruct(&z), &own)?,
         None => Vec::new(),
@@ -737,6 +842,93 @@ fn train(args: &TrainArgs) -> Result<()> {
         args.report.display()
     );
     Ok(())
+}
+
+/// What a method produced.
+struct Trained {
+    synergies: Synergies,
+    z: Vec<f32>,
+    details: serde_json::Value,
+    blob: vaenmf_core::ModelBlob,
+    /// VAE-NMF: the model, its head floor and backend, for held-out activations.
+    encoder: Option<(crate::vae::model::VaeNmf, f64, Backend)>,
+}
+
+/// Posterior means α/β (frames × r) of an encoder model.
+fn posterior_means(
+    model: &crate::vae::model::VaeNmf,
+    x: &EmgMatrix,
+    floor: f64,
+    backend: Backend,
+) -> Vec<f32> {
+    let (a, b) = vae_training::posterior(model, x, floor, backend);
+    a.iter().zip(&b).map(|(a, b)| a / b).collect()
+}
+
+fn train_vae(x: &EmgMatrix, args: &TrainArgs, input_scale: &[f32]) -> Result<Trained> {
+    let v = &args.vae;
+    if v.resume.is_some() && v.checkpoint_every > 0 && v.checkpoint_dir.is_none() {
+        bail!("--checkpoint-every needs --checkpoint-dir");
+    }
+    let cfg = VaeTrainConfig {
+        hidden: v.hidden,
+        rank: args.rank,
+        alpha0: v.alpha0,
+        sigma: v.sigma,
+        poisson: v.likelihood == Likelihood::Poisson,
+        boost: v.boost,
+        gamma: v.gamma,
+        nonneg: v.nonneg,
+        lr: v.lr,
+        weight_decay: v.weight_decay,
+        batch_size: v.batch_size,
+        epochs: v.epochs,
+        validation: v.validation,
+        patience: v.patience,
+        floor: crate::export::DEFAULT_FLOOR as f64,
+        seed: args.solver.seed,
+        backend: v.backend,
+        checkpoint_every: v.checkpoint_every,
+        checkpoint_dir: v.checkpoint_dir.clone(),
+        resume: v.resume.clone(),
+    };
+    let bar = progress_bar(cfg.epochs as u64, "vae-nmf");
+    let fit = vae_training::train(x, &cfg, |log, _| {
+        bar.set_position(log.epoch as u64);
+        bar.set_message(format!(
+            "loss {:.3} rec {:.3} kl {:.3} pen {:.2e}",
+            log.loss, log.reconstruction, log.kl, log.penalty
+        ));
+    })?;
+    bar.finish_and_clear();
+    if fit.stopped.starts_with("diverged") {
+        warn(&fit.stopped);
+    }
+    let (w, clamp) = crate::vae::dictionary(&fit.model);
+    let synergies = Synergies {
+        channels: x.channels,
+        rank: args.rank,
+        w,
+    };
+    let z = posterior_means(&fit.model, x, cfg.floor, cfg.backend);
+    let blob = crate::vae::to_blob(&fit.model, &fit.arch, cfg.alpha0, input_scale);
+    let details = serde_json::json!({
+        "config": cfg,
+        "architecture": {"channels": fit.arch.channels, "hidden1": fit.arch.hidden1, "hidden2": fit.arch.hidden2, "rank": fit.arch.rank, "floor": fit.arch.floor},
+        "sigma": fit.sigma,
+        "w_min_before_clamp": clamp.w_min_before_clamp,
+        "w_negative_fraction": clamp.w_negative_fraction,
+        "epochs_run": fit.history.len(),
+        "stopped": fit.stopped,
+        "history": fit.history,
+    });
+    Ok(Trained {
+        synergies,
+        z,
+        details,
+        blob,
+        encoder: Some((fit.model, cfg.floor, cfg.backend)),
+    })
 }
 
 fn print_summary(r: &Report) {
@@ -771,15 +963,15 @@ fn eval(args: &EvalArgs) -> Result<()> {
     let blob = read_blob(&args.model)?;
     let prepared = prepare(&args.data, None, Some(&blob.input_scale))?;
     let x = &prepared.train;
-    if blob.encoder.is_some() {
-        bail!(
-            "{}: evaluating VAE-NMF models needs the encoder runtime of `vaenmf train --method vae-nmf`, which this build does not have",
-            args.model.display()
-        );
-    }
     let start = Instant::now();
     let synergies = blob_synergies(&blob);
-    let z = synergies.nnls_activations(x)?;
+    let z = if blob.encoder.is_some() {
+        let backend = Backend::Flex;
+        let (model, arch) = crate::vae::from_blob(&blob, &backend.device(false))?;
+        posterior_means(&model, x, arch.floor, backend)
+    } else {
+        synergies.nnls_activations(x)?
+    };
     let (own, nnls, xhat) = evaluate_split(x, &synergies, &z)?;
     let seconds = start.elapsed().as_secs_f64();
     let similarity = truth_similarity(args.truth.as_ref(), &synergies)?;
@@ -788,7 +980,7 @@ fn eval(args: &EvalArgs) -> Result<()> {
         None => Vec::new(),
     };
     let report = Report {
-        method: "nmf".into(),
+        method: if blob.encoder.is_some() { "vae-nmf" } else { "nmf" }.into(),
         rank: synergies.rank,
         channels: x.channels,
         frames: x.frames,
@@ -832,6 +1024,9 @@ pub struct RankReport {
 }
 
 fn rank(args: &RankArgs) -> Result<()> {
+    if args.solver.method == Method::VaeNmf {
+        bail!("`vaenmf rank` sweeps the NMF methods; train VAE-NMF at the chosen rank with `vaenmf train`");
+    }
     let prepared = prepare(&args.data, None, None)?;
     let x = &prepared.train;
     let limit = x.channels.min(x.frames) - 1;

@@ -13,3 +13,4 @@ pub mod export;
 pub mod nmf;
 pub mod output;
 pub mod plots;
+pub mod vae;
