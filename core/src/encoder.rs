@@ -43,8 +43,11 @@ impl<const IN: usize, const OUT: usize> DenseLayer<'_, IN, OUT> {
             if let Some(b) = self.bias[start..].first_chunk::<OUTPUT_BLOCK>() {
                 acc = *b;
             }
-            for (&xi, row) in x.iter().zip(self.weights) {
-                if let Some(w) = row[start..].first_chunk::<OUTPUT_BLOCK>() {
+            // Input i's weights for this block start at i·OUT + start: stepping through the
+            // flat array in strides of OUT keeps the loop to one pointer increment.
+            let strips = self.weights.as_flattened()[start..].chunks(OUT);
+            for (&xi, strip) in x.iter().zip(strips) {
+                if let Some(w) = strip.first_chunk::<OUTPUT_BLOCK>() {
                     for (a, &wk) in acc.iter_mut().zip(w) {
                         *a += wk * xi;
                     }

@@ -40,6 +40,16 @@ pub enum Command {
     Eval(EvalArgs),
     /// VAF versus number of synergies, and the rank the 90 % / 75 % rule picks.
     Rank(RankArgs),
+    /// Write frames as the device sees them before its input scaling (after loading,
+    /// envelope and clamping), time in rows: the EMG sequence a firmware build embeds.
+    Frames {
+        #[command(flatten)]
+        #[allow(missing_docs)]
+        data: DataArgs,
+        /// CSV to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Print what a model blob holds.
     Inspect {
         /// The model blob.
@@ -315,6 +325,9 @@ pub struct EvalArgs {
     /// Folder for plots.
     #[arg(long)]
     pub plots: Option<PathBuf>,
+    /// Also write the activations (frames × rank CSV) the model gives each frame.
+    #[arg(long)]
+    pub activations: Option<PathBuf>,
 }
 
 /// `vaenmf rank`.
@@ -383,6 +396,20 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Train(args) => train(&args),
         Command::Eval(args) => eval(&args),
         Command::Rank(args) => rank(&args),
+        Command::Frames { data, out } => {
+            // Unit scales: the device applies the model's own scaling to these frames.
+            let channels = load_channels(&data)?;
+            let prepared = prepare(&data, None, Some(&vec![1.0; channels]))?;
+            let x = &prepared.train;
+            write_atomic(&out, csv_text(&numbered("ch", x.channels), &x.data).as_bytes())?;
+            println!(
+                "wrote {} ({} frames × {} channels)",
+                out.display(),
+                x.frames,
+                x.channels
+            );
+            Ok(())
+        }
         Command::Inspect { model } => {
             let bytes = std::fs::metadata(&model)
                 .with_context(|| format!("{}: cannot read", model.display()))?
@@ -392,6 +419,18 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Channel count of a data file as `prepare` would read it.
+fn load_channels(data: &DataArgs) -> Result<usize> {
+    if data.ninapro {
+        return Ok(load_ninapro(&data.data, data.movement)?.train.channels);
+    }
+    let opts = LoadOptions {
+        channels_in_rows: data.channels_in_rows,
+        vars: data.vars.clone(),
+    };
+    Ok(load(&data.data, &opts)?.channels)
 }
 
 fn synth(args: &SynthArgs) -> Result<()> {
@@ -974,6 +1013,9 @@ fn eval(args: &EvalArgs) -> Result<()> {
     };
     let (own, nnls, xhat) = evaluate_split(x, &synergies, &z)?;
     let seconds = start.elapsed().as_secs_f64();
+    if let Some(path) = &args.activations {
+        write_atomic(path, csv_text(&numbered("z", synergies.rank), &z).as_bytes())?;
+    }
     let similarity = truth_similarity(args.truth.as_ref(), &synergies)?;
     let plots = match &args.plots {
         Some(dir) => make_plots(dir, &synergies, x, &xhat, &own)?,

@@ -6,7 +6,7 @@
 //! - `bench`: the benchmarks (figures in the README).
 
 use std::env;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{exit, Command};
 
 const TARGETS: [&str; 2] = ["thumbv7em-none-eabihf", "thumbv6m-none-eabi"];
@@ -117,10 +117,111 @@ fn vaenmf(args: &[&str]) -> Result<(), String> {
     cargo(&all)
 }
 
-/// The main job: synthetic data with known synergies and the real gait EMG → NMF → model
-/// blob → evaluation, plots and reports under `out/demo/`; then the core tracking frames
-/// from a blob on the host.
+/// Runs a command and returns its standard output (stderr passes through).
+fn capture(program: &str, args: &[&str], dir: &Path, envs: &[(&str, String)]) -> Result<String, String> {
+    eprintln!("+ {program} {}", args.join(" "));
+    let mut cmd = Command::new(program);
+    cmd.args(args)
+        .current_dir(dir)
+        .stderr(std::process::Stdio::inherit());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().map_err(|e| format!("cannot run {program}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("`{program} {}` failed ({})", args.join(" "), out.status));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn read_csv(path: &str) -> Result<Vec<Vec<f64>>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    Ok(text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').filter_map(|c| c.trim().parse().ok()).collect())
+        .collect())
+}
+
+/// Builds the firmware with `model` and the demo frames, runs it on QEMU, and prints device
+/// against host activations side by side.
+fn firmware_run(tag: &str, model: &str, frames: &str, host_z: &str, host_report: &str) -> Result<(), String> {
+    let cargo_bin = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let target_dir = root().join("target/firmware").join(format!("demo-{tag}"));
+    let target_s = target_dir.display().to_string();
+    let envs = [
+        ("VAENMF_MODEL", model.to_string()),
+        ("VAENMF_FRAMES", frames.to_string()),
+    ];
+    let fw = root().join("firmware-example");
+    capture(
+        &cargo_bin,
+        &["build", "--release", "--quiet", "--target-dir", &target_s],
+        &fw,
+        &envs,
+    )?;
+    let elf = target_dir.join("thumbv7em-none-eabihf/release/vaenmf-firmware-example");
+    let elf_s = elf.display().to_string();
+    let out = capture(
+        "qemu-system-arm",
+        &[
+            "-cpu",
+            "cortex-m4",
+            "-machine",
+            "mps2-an386",
+            "-nographic",
+            "-semihosting-config",
+            "enable=on,target=native",
+            "-icount",
+            "shift=0",
+            "-kernel",
+            &elf_s,
+        ],
+        &fw,
+        &[],
+    )?;
+    let device: Vec<Vec<f64>> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("z,"))
+        .map(|l| l.split(',').skip(1).filter_map(|c| c.parse().ok()).collect())
+        .collect();
+    let summary = out
+        .lines()
+        .find(|l| l.starts_with("summary"))
+        .unwrap_or("summary missing");
+    let host = read_csv(host_z)?;
+    let report = std::fs::read_to_string(host_report).map_err(|e| format!("{host_report}: {e}"))?;
+    let host_vaf = report
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("\"vaf\": "))
+        .unwrap_or("?")
+        .trim_end_matches(',');
+    println!("\n== {tag}: device (Cortex-M4F on QEMU) against host ==");
+    println!("frame | device z                                   | host z");
+    for f in 0..5.min(device.len()) {
+        let fmt = |v: &[f64]| v.iter().map(|x| format!("{x:.5}")).collect::<Vec<_>>().join(" ");
+        println!("{f:5} | {:42} | {}", fmt(&device[f]), fmt(&host[f]));
+    }
+    let mut max_rel = 0.0f64;
+    for (d, h) in device.iter().zip(&host) {
+        for (a, b) in d.iter().zip(h) {
+            max_rel = max_rel.max((a - b).abs() / b.abs().max(1e-12));
+        }
+    }
+    println!(
+        "frames {} (device) / {} (host); largest relative difference {max_rel:.2e}",
+        device.len(),
+        host.len()
+    );
+    println!("host VAF {host_vaf}; device {summary}");
+    Ok(())
+}
+
+/// The main job: synthetic data with known synergies and the real gait EMG → NMF and
+/// VAE-NMF → model blobs → the firmware built with each model → run on QEMU → device against
+/// host, VAF on both, instructions per frame; reports, models and plots under `out/demo/`.
 fn demo() -> Result<(), String> {
+    setup()?;
     let out = root().join("out/demo");
     let p = |name: &str| out.join(name).display().to_string();
     vaenmf(&[
@@ -161,66 +262,101 @@ fn demo() -> Result<(), String> {
         "--plots",
         &p("synthetic/plots"),
     ])?;
-    vaenmf(&["inspect", &p("synthetic/nmf.vnmf")])?;
     let gait = std::env::var_os("VAENMF_SHARED_DATA")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("../shared/data"))
         .join("gait120-sts/V_matrix.npy");
-    if gait.exists() {
-        let gait = gait.display().to_string();
-        vaenmf(&[
-            "train",
-            "--data",
-            &gait,
-            "--channels-in-rows",
-            "--method",
-            "nmf",
-            "--rank",
-            "4",
-            "--frames",
-            "0:7900",
-            "--test-frames",
-            "7900:9900",
-            "--out",
-            &p("gait/nmf.vnmf"),
-            "--report",
-            &p("gait/nmf.json"),
-            "--plots",
-            &p("gait/plots"),
-        ])?;
-        vaenmf(&[
-            "rank",
-            "--data",
-            &gait,
-            "--channels-in-rows",
-            "--max-rank",
-            "8",
-            "--report",
-            &p("gait/rank.json"),
-            "--plots",
-            &p("gait/plots"),
-        ])?;
-    } else {
-        eprintln!(
-            "xtask: {} not found: skipping the real-data part (set VAENMF_SHARED_DATA)",
-            gait.display()
-        );
+    if !gait.exists() {
+        return Err(format!("{} not found (set VAENMF_SHARED_DATA)", gait.display()));
     }
-    cargo(&[
-        "run",
-        "--quiet",
-        "-p",
-        "vaenmf-core",
-        "--features",
-        "std",
-        "--example",
-        "track",
-    ])?;
-    eprintln!("xtask: reports, models and plots are under {}", out.display());
+    let gait = gait.display().to_string();
+    let data = ["--data", &gait, "--channels-in-rows"];
+    let split = ["--frames", "0:7900", "--test-frames", "7900:9900"];
+    vaenmf(
+        &[
+            &["train"][..],
+            &data,
+            &split,
+            &[
+                "--method",
+                "nmf",
+                "--rank",
+                "4",
+                "--out",
+                &p("gait/nmf.vnmf"),
+                "--report",
+                &p("gait/nmf.json"),
+                "--plots",
+                &p("gait/plots-nmf"),
+            ],
+        ]
+        .concat(),
+    )?;
+    // A VAE-NMF small enough to train in well under a minute (hidden 32 × 32).
+    vaenmf(
+        &[
+            &["train"][..],
+            &data,
+            &split,
+            &[
+                "--method",
+                "vae-nmf",
+                "--rank",
+                "4",
+                "--hidden",
+                "32,32",
+                "--epochs",
+                "200",
+                "--patience",
+                "0",
+                "--lr",
+                "3e-3",
+                "--out",
+                &p("gait/vae-nmf.vnmf"),
+                "--report",
+                &p("gait/vae-nmf.json"),
+                "--plots",
+                &p("gait/plots-vae-nmf"),
+            ],
+        ]
+        .concat(),
+    )?;
+    vaenmf(&["inspect", &p("gait/vae-nmf.vnmf")])?;
+    // 200 recorded frames from the held-out cycles, as the device receives them.
+    vaenmf(
+        &[
+            &["frames"][..],
+            &data,
+            &["--frames", "7900:8100", "--out", &p("gait/frames.csv")],
+        ]
+        .concat(),
+    )?;
+    for tag in ["vae-nmf", "nmf"] {
+        vaenmf(&[
+            "eval",
+            "--model",
+            &p(&format!("gait/{tag}.vnmf")),
+            "--data",
+            &p("gait/frames.csv"),
+            "--report",
+            &p(&format!("gait/{tag}-frames.json")),
+            "--activations",
+            &p(&format!("gait/{tag}-host-z.csv")),
+        ])?;
+        firmware_run(
+            tag,
+            &p(&format!("gait/{tag}.vnmf")),
+            &p("gait/frames.csv"),
+            &p(&format!("gait/{tag}-host-z.csv")),
+            &p(&format!("gait/{tag}-frames.json")),
+        )?;
+    }
+    println!("\nreports, models and plots: {}", out.display());
     Ok(())
 }
 
 fn bench() -> Result<(), String> {
     cargo(&["bench", "-p", "vaenmf-core", "--bench", "inference"])?;
-    cargo(&["bench", "-p", "vaenmf-trainer", "--bench", "nmf"])
+    cargo(&["bench", "-p", "vaenmf-trainer", "--bench", "nmf"])?;
+    cargo(&["bench", "-p", "vaenmf-trainer", "--bench", "vae"])
 }
