@@ -125,5 +125,7 @@ fn main() {
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     fs::write(out.join("model.rs"), code).expect("write model.rs");
     fs::copy(manifest.join("memory.x"), out.join("memory.x")).expect("copy memory.x");
+    // The raw blob too, for the self-test's run-time decoding.
+    fs::write(out.join("model.vnmf"), &bytes).expect("write model.vnmf");
     println!("cargo:rustc-link-search={}", out.display());
 }

@@ -49,6 +49,11 @@ fn build_firmware(tag: &str, model: &Path, frames: &Path) -> Result<PathBuf, Str
     }
 }
 
+/// The self-test binary built next to the tracking firmware.
+fn selftest_elf(tracking_elf: &Path) -> PathBuf {
+    tracking_elf.with_file_name("selftest")
+}
+
 /// Runs the ELF in QEMU (with a time limit) and returns its standard output.
 fn run_qemu(elf: &Path) -> String {
     require_qemu();
@@ -194,6 +199,10 @@ fn vae_nmf_model_on_qemu_matches_the_host_bit_for_bit() {
         "{}",
         device.instructions_per_frame
     );
+    // The core's numerics checks, on the emulated Cortex-M4F (run_qemu asserts success).
+    let selftest = run_qemu(&selftest_elf(&elf));
+    assert!(selftest.contains(" passed, 0 failed"), "{selftest}");
+    assert!(!selftest.contains("FAIL"), "{selftest}");
     println!(
         "vae-nmf on M4: {} instructions/frame, {:.2} per MAC, VAF {}",
         device.instructions_per_frame,
