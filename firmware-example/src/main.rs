@@ -18,8 +18,9 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use cortex_m::peripheral::syst::SystClkSource;
 use cortex_m::peripheral::SYST;
 use cortex_m_rt::{entry, exception};
-use cortex_m_semihosting::{debug, hio};
+use cortex_m_semihosting::hio;
 use vaenmf_core::{DenseLayer, EncoderWeights, Model, ModelParts, SynergyTracker};
+use vaenmf_firmware_example::finish;
 
 #[allow(clippy::all)]
 mod model {
@@ -122,21 +123,5 @@ fn main() -> ! {
         out,
         "summary frames={N_FRAMES} vaf={vaf:e} instructions_per_frame={instructions} macs_per_frame={macs}"
     );
-    debug::exit(debug::EXIT_SUCCESS);
-    // Not reached under QEMU; on hardware without a debugger, sleep.
-    loop {
-        cortex_m::asm::wfi();
-    }
-}
-
-/// A panic prints its message and ends QEMU with a failure code, never hangs.
-#[panic_handler]
-fn panic(info: &core::panic::PanicInfo) -> ! {
-    if let Ok(mut err) = hio::hstderr() {
-        let _ = writeln!(err, "panic: {info}");
-    }
-    debug::exit(debug::EXIT_FAILURE);
-    loop {
-        cortex_m::asm::wfi();
-    }
+    finish(true)
 }

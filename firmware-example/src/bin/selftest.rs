@@ -8,9 +8,10 @@
 use core::fmt::Write as _;
 
 use cortex_m_rt::entry;
-use cortex_m_semihosting::{debug, hio};
+use cortex_m_semihosting::hio;
 use vaenmf_core::gamma::{digamma, kl_gamma, lgamma, Prng};
 use vaenmf_core::{reconstruct, DenseLayer, ModelError, ModelStorage, NnlsSolver, SynergyTracker};
+use vaenmf_firmware_example::finish;
 
 #[allow(clippy::all, dead_code)]
 mod model {
@@ -158,23 +159,5 @@ fn main() -> ! {
 
     let (passed, failed) = (c.passed, c.failed);
     let _ = writeln!(c.out, "selftest: {passed} passed, {failed} failed");
-    debug::exit(if failed == 0 {
-        debug::EXIT_SUCCESS
-    } else {
-        debug::EXIT_FAILURE
-    });
-    loop {
-        cortex_m::asm::wfi();
-    }
-}
-
-#[panic_handler]
-fn panic(info: &core::panic::PanicInfo) -> ! {
-    if let Ok(mut err) = hio::hstderr() {
-        let _ = writeln!(err, "panic: {info}");
-    }
-    debug::exit(debug::EXIT_FAILURE);
-    loop {
-        cortex_m::asm::wfi();
-    }
+    finish(failed == 0)
 }
