@@ -70,14 +70,27 @@ fn setup() -> Result<(), String> {
     let mut args = vec!["target", "add"];
     args.extend(TARGETS);
     run("rustup", &args)?;
+    // Debian packages: the emulator, and a font for the plots' text.
+    let mut missing = Vec::new();
     if !have("qemu-system-arm") {
+        missing.push("qemu-system-arm");
+    }
+    let font = Path::new("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf");
+    if !font.exists() && env::var_os("VAENMF_FONT").is_none() {
+        missing.push("fonts-dejavu-core");
+    }
+    if !missing.is_empty() {
         if is_root() && have("apt-get") {
             run("apt-get", &["update", "-qq"])?;
-            run("apt-get", &["install", "-y", "-qq", "qemu-system-arm"])?;
+            let mut args = vec!["install", "-y", "-qq"];
+            args.extend(&missing);
+            run("apt-get", &args)?;
         } else {
-            return Err(
-                "qemu-system-arm is missing; install it with: sudo apt-get install -y qemu-system-arm".into(),
-            );
+            return Err(format!(
+                "{} missing; install with: sudo apt-get install -y {}",
+                missing.join(" and "),
+                missing.join(" ")
+            ));
         }
     }
     Ok(())
