@@ -18,6 +18,7 @@ fn fail(message: String) -> ! {
     std::process::exit(1);
 }
 
+/// A `[[f32; cols]; rows]` static holding `values` in their given order.
 fn matrix(name: &str, values: &[f32], rows: usize, cols: usize) -> String {
     let mut s = format!("pub static {name}: [[f32; {cols}]; {rows}] = [");
     for r in 0..rows {
@@ -107,7 +108,9 @@ fn main() {
     code += &vector("INPUT_OFFSET", &blob.input_offset);
     code += &vector("INPUT_SCALE", &blob.input_scale);
     let empty = Vec::new();
-    let enc = blob.encoder.as_ref();
+    // The kernel reads weights in panel order; the blob stores them input-major.
+    let packed = blob.encoder.as_ref().map(|e| e.to_panel_order(d));
+    let enc = packed.as_ref();
     let pick = |f: fn(&vaenmf_core::EncoderArrays) -> &Vec<f32>| enc.map(f).unwrap_or(&empty);
     code += &matrix("L1_W", pick(|e| &e.layer1_weights), m, h1);
     code += &vector("L1_B", pick(|e| &e.layer1_bias));

@@ -17,7 +17,7 @@
 //! therefore rejected, with the most specific error, and never panics.
 
 use crate::error::{len_u32, Field, ModelError};
-use crate::model::{DenseLayer, Dims, EncoderWeights, Model, ModelParts, ENCODER_FIELDS};
+use crate::model::{panel_position, DenseLayer, Dims, EncoderWeights, Model, ModelParts};
 use serde::{Deserialize, Serialize};
 
 /// First four bytes of every blob.
@@ -134,6 +134,25 @@ fn read_array(rest: &mut &[u8], field: Field, out: &mut [f32]) -> Result<(), Mod
     Ok(())
 }
 
+/// Reads the next array, input-major `inputs × outputs` weights, into `out` in panel order.
+fn read_weights(
+    rest: &mut &[u8],
+    field: Field,
+    (inputs, outputs): (usize, usize),
+    out: &mut [f32],
+) -> Result<(), ModelError> {
+    let n = array_len(rest, field, out.len() as u64)?;
+    let (data, tail) = rest.split_at(n * 4);
+    for (k, chunk) in data.chunks_exact(4).enumerate() {
+        let (i, o) = (k / outputs.max(1), k % outputs.max(1));
+        if let Some(w) = out.get_mut(panel_position(inputs, outputs, i, o)) {
+            *w = f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+        }
+    }
+    *rest = tail;
+    Ok(())
+}
+
 /// Caller-provided buffers for decoding a blob at run time, without a heap.
 ///
 /// For the paper-sized encoder this is ~656 KiB: on a microcontroller keep such weights in
@@ -184,7 +203,8 @@ impl<const M: usize, const H1: usize, const H2: usize, const R: usize> ModelStor
     }
 
     /// Decodes and validates `bytes` into this storage and returns the model borrowing it.
-    /// The blob's dimensions must be exactly `M, H1, H2, R`. On error the storage holds
+    /// Weights are rearranged from the blob's input-major order into the kernel's panel order
+    /// on the way (see [`DenseLayer`]). The blob's dimensions must be exactly `M, H1, H2, R`. On error the storage holds
     /// unspecified (but finite-length) data and no model is returned.
     pub fn decode(&mut self, bytes: &[u8]) -> Result<Model<'_, M, H1, H2, R>, ModelError> {
         let (header, mut rest) = open(bytes)?;
@@ -193,19 +213,34 @@ impl<const M: usize, const H1: usize, const H2: usize, const R: usize> ModelStor
         read_array(&mut rest, Field::InputOffset, &mut self.input_offset)?;
         read_array(&mut rest, Field::InputScale, &mut self.input_scale)?;
         if has_encoder {
-            let buffers: [&mut [f32]; 8] = [
+            read_weights(
+                &mut rest,
+                Field::Layer1Weights,
+                (M, H1),
                 self.layer1_weights.as_flattened_mut(),
-                &mut self.layer1_bias,
+            )?;
+            read_array(&mut rest, Field::Layer1Bias, &mut self.layer1_bias)?;
+            read_weights(
+                &mut rest,
+                Field::Layer2Weights,
+                (H1, H2),
                 self.layer2_weights.as_flattened_mut(),
-                &mut self.layer2_bias,
+            )?;
+            read_array(&mut rest, Field::Layer2Bias, &mut self.layer2_bias)?;
+            read_weights(
+                &mut rest,
+                Field::AlphaHeadWeights,
+                (H2, R),
                 self.alpha_head_weights.as_flattened_mut(),
-                &mut self.alpha_head_bias,
+            )?;
+            read_array(&mut rest, Field::AlphaHeadBias, &mut self.alpha_head_bias)?;
+            read_weights(
+                &mut rest,
+                Field::BetaHeadWeights,
+                (H2, R),
                 self.beta_head_weights.as_flattened_mut(),
-                &mut self.beta_head_bias,
-            ];
-            for (field, buffer) in ENCODER_FIELDS.iter().zip(buffers) {
-                read_array(&mut rest, *field, buffer)?;
-            }
+            )?;
+            read_array(&mut rest, Field::BetaHeadBias, &mut self.beta_head_bias)?;
         }
         read_array(&mut rest, Field::Dictionary, self.dictionary.as_flattened_mut())?;
         if !rest.is_empty() {
@@ -274,6 +309,30 @@ mod owned {
     }
 
     impl EncoderArrays {
+        /// A copy whose four weight arrays are rearranged from input-major into the panel
+        /// order [`DenseLayer`] reads: what code emitting `static` arrays for
+        /// [`Model::new_checked`] needs (e.g. a firmware `build.rs`). `dims` are the model's.
+        pub fn to_panel_order(&self, dims: Dims) -> Self {
+            let (m, h1, h2, r) = (
+                dims.channels as usize,
+                dims.hidden1 as usize,
+                dims.hidden2 as usize,
+                dims.rank as usize,
+            );
+            let pack = |inputs: usize, outputs: usize, w: &[f32]| {
+                let mut out = alloc::vec![0.0; w.len()];
+                crate::model::to_panel_order(inputs, outputs, w, &mut out);
+                out
+            };
+            Self {
+                layer1_weights: pack(m, h1, &self.layer1_weights),
+                layer2_weights: pack(h1, h2, &self.layer2_weights),
+                alpha_head_weights: pack(h2, r, &self.alpha_head_weights),
+                beta_head_weights: pack(h2, r, &self.beta_head_weights),
+                ..self.clone()
+            }
+        }
+
         fn as_slices(&self) -> [&[f32]; 8] {
             [
                 &self.layer1_weights,

@@ -5,7 +5,7 @@
 //! result is the same on every IEEE-754 target (no fused multiply-add is used).
 
 use crate::math::softplus;
-use crate::model::{DenseLayer, Model};
+use crate::model::{DenseLayer, Model, PANEL};
 
 /// Posterior `q(z | x) = ∏ Gamma(α_k, β_k)` for one frame (shape α, rate β).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -28,41 +28,48 @@ impl<const R: usize> Posterior<R> {
     }
 }
 
-/// Outputs computed together: their accumulators stay in registers while the inputs stream
-/// past, so each weight costs one load and one multiply-add (on a Cortex-M4: 8 S-registers
-/// of accumulators; on a host the block vectorises).
-const OUTPUT_BLOCK: usize = 8;
-
 impl<const IN: usize, const OUT: usize> DenseLayer<'_, IN, OUT> {
-    /// `out = b + Wᵀ x` (weights input-major). Each output is summed as
-    /// `b + w₀x₀ + w₁x₁ + …` in input order, whichever code path computes it.
+    /// `out = b + Wᵀ x`. Each output is summed as `b + w₀x₀ + w₁x₁ + …` in input order,
+    /// whichever panel computes it.
+    ///
+    /// One panel at a time: its [`PANEL`] accumulators stay in registers while the panel's
+    /// weights stream past in storage order, so each weight costs one load and one
+    /// multiply-accumulate (`vmla.f32` on a Cortex-M4F, which rounds like `vmul` + `vadd`).
     pub fn forward(&self, x: &[f32; IN], out: &mut [f32; OUT]) {
-        let mut start = 0;
-        while start + OUTPUT_BLOCK <= OUT {
-            let mut acc = [0.0f32; OUTPUT_BLOCK];
-            if let Some(b) = self.bias[start..].first_chunk::<OUTPUT_BLOCK>() {
-                acc = *b;
-            }
-            // Input i's weights for this block start at i·OUT + start: stepping through the
-            // flat array in strides of OUT keeps the loop to one pointer increment.
-            let strips = self.weights.as_flattened()[start..].chunks(OUT);
-            for (&xi, strip) in x.iter().zip(strips) {
-                if let Some(w) = strip.first_chunk::<OUTPUT_BLOCK>() {
-                    for (a, &wk) in acc.iter_mut().zip(w) {
-                        *a += wk * xi;
-                    }
+        if IN == 0 {
+            *out = *self.bias;
+            return;
+        }
+        let flat = self.weights.as_flattened();
+        let (full_bias, tail_bias) = self.bias.as_chunks::<PANEL>();
+        let (full_out, tail_out) = out.as_chunks_mut::<PANEL>();
+        let (full, tail) = flat
+            .split_at_checked(full_bias.len() * PANEL * IN)
+            .unwrap_or((flat, &[]));
+        for ((panel, bias), o) in full.chunks_exact(PANEL * IN).zip(full_bias).zip(full_out) {
+            let mut acc = *bias;
+            for (&xi, w) in x.iter().zip(panel.as_chunks::<PANEL>().0) {
+                for (a, &wk) in acc.iter_mut().zip(w) {
+                    *a += wk * xi;
                 }
             }
-            if let Some(o) = out[start..].first_chunk_mut::<OUTPUT_BLOCK>() {
-                *o = acc;
-            }
-            start += OUTPUT_BLOCK;
+            *o = acc;
         }
-        for o in start..OUT {
-            out[o] = x
-                .iter()
-                .zip(self.weights)
-                .fold(self.bias[o], |acc, (&xi, row)| acc + row[o] * xi);
+        // The narrower last panel (OUT mod PANEL outputs), e.g. the heads' R outputs.
+        let width = tail_bias.len();
+        if width > 0 {
+            let mut acc = [0.0f32; PANEL];
+            for (a, &b) in acc.iter_mut().zip(tail_bias) {
+                *a = b;
+            }
+            for (&xi, w) in x.iter().zip(tail.chunks_exact(width)) {
+                for (a, &wk) in acc.iter_mut().zip(w) {
+                    *a += wk * xi;
+                }
+            }
+            for (o, a) in tail_out.iter_mut().zip(acc) {
+                *o = a;
+            }
         }
     }
 }

@@ -10,15 +10,67 @@
 
 use crate::error::{len_u32, Field, ModelError};
 
-/// A dense layer `y = b + Wᵀ x` with weights stored input-major: `IN` rows of `OUT`
-/// weights, `weights[i][o]` connecting input `i` to output `o` (the layout of burn's
-/// `Linear`, `[d_in, d_out]`, so export is a plain copy).
+/// Outputs whose weights a dense layer stores together: one *panel*.
+///
+/// A panel holds, input by input, the weights of `PANEL` consecutive outputs, so the kernel
+/// reads a layer front to back in one stream and keeps a panel's accumulators in registers
+/// (8 S-registers on a Cortex-M4F, one AVX vector on a host). The last panel of a layer whose
+/// width is not a multiple of `PANEL` is narrower.
+pub const PANEL: usize = 8;
+
+/// Storage position of the weight from input `i` to output `o` in a dense layer with
+/// `inputs × outputs` weights in panel order (see [`DenseLayer`]).
+///
+/// Outputs `s..s + w` form the panel starting at `s = o − o mod PANEL`, `w = min(PANEL,
+/// outputs − s)`; it occupies positions `s·inputs ..` and stores input `i`'s `w` weights at
+/// `s·inputs + i·w`.
+pub const fn panel_position(inputs: usize, outputs: usize, i: usize, o: usize) -> usize {
+    let start = o - o % PANEL;
+    let rest = outputs.saturating_sub(start);
+    let width = if rest < PANEL { rest } else { PANEL };
+    start * inputs + i * width + (o - start)
+}
+
+/// Rearranges input-major weights (`input_major[i · outputs + o]`, burn's `Linear` layout and
+/// the blob's) into `panel_ordered`. Positions outside either slice are skipped, so mismatched
+/// lengths leave values unwritten rather than panic; callers check lengths first.
+pub fn to_panel_order(inputs: usize, outputs: usize, input_major: &[f32], panel_ordered: &mut [f32]) {
+    if outputs == 0 {
+        return;
+    }
+    for (k, &w) in input_major.iter().enumerate() {
+        if let Some(dst) = panel_ordered.get_mut(panel_position(inputs, outputs, k / outputs, k % outputs)) {
+            *dst = w;
+        }
+    }
+}
+
+/// A dense layer `y = b + Wᵀ x`.
+///
+/// `weights` is a buffer of `IN × OUT` values in **panel order** (see [`PANEL`] and
+/// [`panel_position`]), not `weights[i][o]`: the array type only fixes the length. Blobs
+/// store weights input-major (burn's `Linear` layout); [`ModelStorage`](crate::ModelStorage)
+/// rearranges them while decoding, and a `build.rs` emitting `static`s uses
+/// [`to_panel_order`]. [`DenseLayer::weight`] reads one weight by input and output.
 #[derive(Debug, Clone, Copy)]
 pub struct DenseLayer<'a, const IN: usize, const OUT: usize> {
-    /// One row of `OUT` weights per input.
+    /// `IN × OUT` weights in panel order.
     pub weights: &'a [[f32; OUT]; IN],
     /// One bias per output.
     pub bias: &'a [f32; OUT],
+}
+
+impl<const IN: usize, const OUT: usize> DenseLayer<'_, IN, OUT> {
+    /// The weight from input `i` to output `o`; `None` out of range.
+    pub fn weight(&self, i: usize, o: usize) -> Option<f32> {
+        if i >= IN || o >= OUT {
+            return None;
+        }
+        self.weights
+            .as_flattened()
+            .get(panel_position(IN, OUT, i, o))
+            .copied()
+    }
 }
 
 /// Encoder weights: `m → h1 → h2` (ReLU) and two heads `h2 → r` for the Gamma shape and rate.

@@ -19,15 +19,38 @@ fn owned_round_trip_is_exact() {
 
 #[test]
 fn storage_decode_matches_owned_arrays() {
-    let blob = random_blob(8, 3, (4, 5), 2);
+    // Widths 20 and 11 and rank 10 are not multiples of the 8-output panel: every panel shape.
+    let blob = random_blob(8, 3, (20, 11), 10);
     let bytes = blob.to_bytes().unwrap();
-    let mut storage = ModelStorage::<3, 4, 5, 2>::new();
+    let mut storage = ModelStorage::<3, 20, 11, 10>::new();
     let model = storage.decode(&bytes).unwrap();
     let enc = model.encoder().unwrap();
     let owned = blob.encoder.as_ref().unwrap();
-    assert_eq!(enc.layer1.weights.as_flattened(), &owned.layer1_weights[..]);
+    for (i, row) in owned.layer1_weights.chunks(20).enumerate() {
+        for (o, &w) in row.iter().enumerate() {
+            assert_eq!(enc.layer1.weight(i, o), Some(w), "layer1 ({i}, {o})");
+        }
+    }
+    for (i, row) in owned.beta_head_weights.chunks(10).enumerate() {
+        for (o, &w) in row.iter().enumerate() {
+            assert_eq!(enc.beta_head.weight(i, o), Some(w), "beta head ({i}, {o})");
+        }
+    }
+    assert_eq!(enc.layer1.weight(3, 0), None);
+    assert_eq!(enc.layer1.weight(0, 20), None);
+    // The owned blob's rearrangement (what a firmware build.rs emits) is the same storage.
+    let packed = owned.to_panel_order(blob.dims);
+    assert_eq!(enc.layer1.weights.as_flattened(), &packed.layer1_weights[..]);
+    assert_eq!(enc.layer2.weights.as_flattened(), &packed.layer2_weights[..]);
+    assert_eq!(
+        enc.alpha_head.weights.as_flattened(),
+        &packed.alpha_head_weights[..]
+    );
+    assert_eq!(
+        enc.beta_head.weights.as_flattened(),
+        &packed.beta_head_weights[..]
+    );
     assert_eq!(enc.layer2.bias, &owned.layer2_bias[..]);
-    assert_eq!(enc.beta_head.weights.as_flattened(), &owned.beta_head_weights[..]);
     assert_eq!(model.dictionary().as_flattened(), &blob.dictionary[..]);
     assert_eq!(model.alpha0(), blob.alpha0);
 }

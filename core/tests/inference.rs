@@ -7,8 +7,9 @@ use vaenmf_core::gamma::Prng;
 use vaenmf_core::{reconstruct, vaf, InputError, ModelBlob, ModelStorage, NnlsSolver, SynergyTracker};
 
 const M: usize = 6;
-const H1: usize = 9; // not a multiple of four: exercises the remainder rows
-const H2: usize = 7;
+// Panels of 8 outputs: H1 gives two full panels and a narrow one, H2 one full and one narrow.
+const H1: usize = 20;
+const H2: usize = 11;
 const R: usize = 3;
 
 /// The encoder written the obvious way, in f64, from the owned blob.
@@ -197,4 +198,44 @@ fn tracker_nnls_path_agrees_with_the_solver() {
         out.activations,
         solver.solve(&model.scale_input(&frame)).unwrap().z
     );
+}
+
+#[test]
+fn dense_layer_sums_in_input_order_bit_for_bit() {
+    use vaenmf_core::model::to_panel_order;
+    use vaenmf_core::DenseLayer;
+    // 13 inputs, 19 outputs: two full panels of 8 and a narrow one of 3.
+    let mut rng = Prng::new(5);
+    let input_major = common::uniform_vec(&mut rng, 13 * 19, -1.0, 1.0);
+    let bias: [f32; 19] = core::array::from_fn(|_| rng.uniform() as f32 - 0.5);
+    let x: [f32; 13] = core::array::from_fn(|_| 2.0 * rng.uniform() as f32);
+    let mut weights = [[0.0f32; 19]; 13];
+    to_panel_order(13, 19, &input_major, weights.as_flattened_mut());
+    let layer = DenseLayer {
+        weights: &weights,
+        bias: &bias,
+    };
+    let mut out = [0.0f32; 19];
+    layer.forward(&x, &mut out);
+    for (o, &got) in out.iter().enumerate() {
+        let mut expected = bias[o];
+        for (i, &xi) in x.iter().enumerate() {
+            expected += input_major[i * 19 + o] * xi;
+            assert_eq!(layer.weight(i, o), Some(input_major[i * 19 + o]));
+        }
+        assert_eq!(
+            got.to_bits(),
+            expected.to_bits(),
+            "output {o}: {got} vs {expected}"
+        );
+    }
+
+    // No inputs: the output is the bias (and nothing panics).
+    let empty = DenseLayer::<0, 19> {
+        weights: &[],
+        bias: &bias,
+    };
+    let mut out = [0.0f32; 19];
+    empty.forward(&[], &mut out);
+    assert_eq!(out, bias);
 }

@@ -114,23 +114,28 @@ fn main() -> ! {
         );
     }
 
-    // Dense layer against a plain loop.
+    // The first encoder layer (build.rs emitted it in panel order) against a plain loop over
+    // the weights by input and output, bit for bit; and the same storage as run-time decoding.
     let layer = DenseLayer {
-        weights: &DICTIONARY,
-        bias: &[0.25f32; R],
+        weights: &L1_W,
+        bias: &L1_B,
     };
     let x: [f32; M] = core::array::from_fn(|i| 0.1 * i as f32);
-    let mut y = [0.0f32; R];
+    let mut y = [0.0f32; H1];
     layer.forward(&x, &mut y);
     let mut same = true;
     for (o, &yo) in y.iter().enumerate() {
-        let mut acc = 0.25f32;
+        let mut acc = L1_B[o];
         for (i, &xi) in x.iter().enumerate() {
-            acc += DICTIONARY[i][o] * xi;
+            acc += layer.weight(i, o).unwrap_or(f32::NAN) * xi;
         }
         same &= acc.to_bits() == yo.to_bits();
     }
     c.check("dense layer = plain loop, bit for bit", same);
+    if let Ok(model) = storage.decode(BLOB) {
+        let decoded = model.encoder().map(|e| e.layer1.weights == &L1_W);
+        c.check("build.rs panel order = decoder's", decoded.unwrap_or(H1 == 0));
+    }
 
     // NNLS recovers an exact nonnegative combination; tracker VAF of a perfect fit is 1.
     let z_true: [f32; R] = core::array::from_fn(|k| 0.2 + 0.3 * k as f32);
