@@ -3,7 +3,9 @@
 //! - `setup`: installs what the tests need (Cortex-M targets, `qemu-system-arm`).
 //! - `test`:  setup, then every test: host workspace tests and the no_std target builds.
 //! - `demo`:  the main job end to end.
-//! - `bench`: the benchmarks (figures in the README).
+//! - `bench [core|trainer|firmware]`: the benchmarks (figures in the README); all by default.
+
+mod firmware_bench;
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -17,8 +19,8 @@ fn main() {
         Some("setup") => setup(),
         Some("test") => setup().and_then(|()| test()),
         Some("demo") => demo(),
-        Some("bench") => bench(),
-        _ => Err("usage: cargo xtask <setup|test|demo|bench>".to_string()),
+        Some("bench") => bench(args.get(1).map(String::as_str)),
+        _ => Err("usage: cargo xtask <setup|test|demo|bench [core|trainer|firmware]>".to_string()),
     };
     if let Err(message) = result {
         eprintln!("xtask: {message}");
@@ -156,6 +158,30 @@ fn read_csv(path: &str) -> Result<Vec<Vec<f64>>, String> {
         .collect())
 }
 
+/// Runs a firmware ELF on the emulated Cortex-M4F (the runner of firmware-example's
+/// `.cargo/config.toml`) and returns what it printed.
+fn qemu(elf: &Path) -> Result<String, String> {
+    let elf_s = elf.display().to_string();
+    capture(
+        "qemu-system-arm",
+        &[
+            "-cpu",
+            "cortex-m4",
+            "-machine",
+            "mps2-an386",
+            "-nographic",
+            "-semihosting-config",
+            "enable=on,target=native",
+            "-icount",
+            "shift=0",
+            "-kernel",
+            &elf_s,
+        ],
+        &root().join("firmware-example"),
+        &[],
+    )
+}
+
 /// Builds the firmware with `model` and the demo frames, runs it on QEMU, and prints device
 /// against host activations side by side.
 fn firmware_run(tag: &str, model: &str, frames: &str, host_z: &str, host_report: &str) -> Result<(), String> {
@@ -173,26 +199,7 @@ fn firmware_run(tag: &str, model: &str, frames: &str, host_z: &str, host_report:
         &fw,
         &envs,
     )?;
-    let elf = target_dir.join("thumbv7em-none-eabihf/release/vaenmf-firmware-example");
-    let elf_s = elf.display().to_string();
-    let out = capture(
-        "qemu-system-arm",
-        &[
-            "-cpu",
-            "cortex-m4",
-            "-machine",
-            "mps2-an386",
-            "-nographic",
-            "-semihosting-config",
-            "enable=on,target=native",
-            "-icount",
-            "shift=0",
-            "-kernel",
-            &elf_s,
-        ],
-        &fw,
-        &[],
-    )?;
+    let out = qemu(&target_dir.join("thumbv7em-none-eabihf/release/vaenmf-firmware-example"))?;
     let device: Vec<Vec<f64>> = out
         .lines()
         .filter_map(|l| l.strip_prefix("z,"))
@@ -368,8 +375,23 @@ fn demo() -> Result<(), String> {
     Ok(())
 }
 
-fn bench() -> Result<(), String> {
-    cargo(&["bench", "-p", "vaenmf-core", "--bench", "inference"])?;
-    cargo(&["bench", "-p", "vaenmf-trainer", "--bench", "nmf"])?;
-    cargo(&["bench", "-p", "vaenmf-trainer", "--bench", "vae"])
+fn bench(only: Option<&str>) -> Result<(), String> {
+    let all = only.is_none();
+    if all || only == Some("core") {
+        cargo(&["bench", "-p", "vaenmf-core", "--bench", "inference"])?;
+    }
+    if all || only == Some("trainer") {
+        cargo(&["bench", "-p", "vaenmf-trainer", "--bench", "nmf"])?;
+        cargo(&["bench", "-p", "vaenmf-trainer", "--bench", "vae"])?;
+    }
+    if all || only == Some("firmware") {
+        setup()?;
+        firmware_bench::bench()?;
+    }
+    match only {
+        None | Some("core" | "trainer" | "firmware") => Ok(()),
+        Some(other) => Err(format!(
+            "unknown benchmark group '{other}' (core, trainer, firmware)"
+        )),
+    }
 }

@@ -4,6 +4,7 @@
 pub mod model;
 pub mod sampler;
 pub mod special;
+pub mod subnormal;
 pub mod training;
 
 use anyhow::{bail, Result};
@@ -26,8 +27,8 @@ pub struct ClampReport {
 
 fn linear_arrays(l: &burn::nn::Linear) -> (Vec<f32>, Vec<f32>) {
     // burn's Linear weight is [d_in, d_out], the blob's input-major layout: a plain copy.
-    let w = to_vec(l.weight.val());
-    let b = l.bias.as_ref().map(|b| to_vec(b.val())).unwrap_or_default();
+    let w = subnormal::flush(to_vec(l.weight.val()));
+    let b = subnormal::flush(l.bias.as_ref().map(|b| to_vec(b.val())).unwrap_or_default());
     (w, b)
 }
 
