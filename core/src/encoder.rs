@@ -46,9 +46,41 @@ impl<const IN: usize, const OUT: usize> DenseLayer<'_, IN, OUT> {
         let (full, tail) = flat
             .split_at_checked(full_bias.len() * PANEL * IN)
             .unwrap_or((flat, &[]));
-        for ((panel, bias), o) in full.chunks_exact(PANEL * IN).zip(full_bias).zip(full_out) {
+        let panels = full.chunks_exact(PANEL * IN).map(|p| p.as_chunks::<PANEL>().0);
+        let mut panels = panels.zip(full_bias).zip(full_out);
+        // A host's FPU has latency to hide: four panels at a time give four independent
+        // chains of additions. A Cortex-M4F has registers for one panel's accumulators.
+        let groups = if cfg!(target_arch = "arm") {
+            0
+        } else {
+            full_bias.len() / 4
+        };
+        for _ in 0..groups {
+            let (Some(p0), Some(p1), Some(p2), Some(p3)) =
+                (panels.next(), panels.next(), panels.next(), panels.next())
+            else {
+                break;
+            };
+            let ((rows0, b0), o0) = p0;
+            let ((rows1, b1), o1) = p1;
+            let ((rows2, b2), o2) = p2;
+            let ((rows3, b3), o3) = p3;
+            let mut acc = [*b0, *b1, *b2, *b3];
+            let rows = x.iter().zip(rows0).zip(rows1).zip(rows2).zip(rows3);
+            for ((((&xi, w0), w1), w2), w3) in rows {
+                for (a, w) in acc.iter_mut().zip([w0, w1, w2, w3]) {
+                    for (ak, &wk) in a.iter_mut().zip(w) {
+                        *ak += wk * xi;
+                    }
+                }
+            }
+            for (o, a) in [o0, o1, o2, o3].into_iter().zip(acc) {
+                *o = a;
+            }
+        }
+        for ((rows, bias), o) in panels {
             let mut acc = *bias;
-            for (&xi, w) in x.iter().zip(panel.as_chunks::<PANEL>().0) {
+            for (&xi, w) in x.iter().zip(rows) {
                 for (a, &wk) in acc.iter_mut().zip(w) {
                     *a += wk * xi;
                 }

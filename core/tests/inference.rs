@@ -204,24 +204,25 @@ fn tracker_nnls_path_agrees_with_the_solver() {
 fn dense_layer_sums_in_input_order_bit_for_bit() {
     use vaenmf_core::model::to_panel_order;
     use vaenmf_core::DenseLayer;
-    // 13 inputs, 19 outputs: two full panels of 8 and a narrow one of 3.
+    // 13 inputs, 43 outputs: five full panels of 8 (on hosts a group of four, then one) and a
+    // narrow one of 3.
     let mut rng = Prng::new(5);
-    let input_major = common::uniform_vec(&mut rng, 13 * 19, -1.0, 1.0);
-    let bias: [f32; 19] = core::array::from_fn(|_| rng.uniform() as f32 - 0.5);
+    let input_major = common::uniform_vec(&mut rng, 13 * 43, -1.0, 1.0);
+    let bias: [f32; 43] = core::array::from_fn(|_| rng.uniform() as f32 - 0.5);
     let x: [f32; 13] = core::array::from_fn(|_| 2.0 * rng.uniform() as f32);
-    let mut weights = [[0.0f32; 19]; 13];
-    to_panel_order(13, 19, &input_major, weights.as_flattened_mut());
+    let mut weights = [[0.0f32; 43]; 13];
+    to_panel_order(13, 43, &input_major, weights.as_flattened_mut());
     let layer = DenseLayer {
         weights: &weights,
         bias: &bias,
     };
-    let mut out = [0.0f32; 19];
+    let mut out = [0.0f32; 43];
     layer.forward(&x, &mut out);
     for (o, &got) in out.iter().enumerate() {
         let mut expected = bias[o];
         for (i, &xi) in x.iter().enumerate() {
-            expected += input_major[i * 19 + o] * xi;
-            assert_eq!(layer.weight(i, o), Some(input_major[i * 19 + o]));
+            expected += input_major[i * 43 + o] * xi;
+            assert_eq!(layer.weight(i, o), Some(input_major[i * 43 + o]));
         }
         assert_eq!(
             got.to_bits(),
@@ -231,11 +232,11 @@ fn dense_layer_sums_in_input_order_bit_for_bit() {
     }
 
     // No inputs: the output is the bias (and nothing panics).
-    let empty = DenseLayer::<0, 19> {
+    let empty = DenseLayer::<0, 43> {
         weights: &[],
         bias: &bias,
     };
-    let mut out = [0.0f32; 19];
+    let mut out = [0.0f32; 43];
     empty.forward(&[], &mut out);
     assert_eq!(out, bias);
 }
