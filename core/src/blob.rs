@@ -204,8 +204,9 @@ impl<const M: usize, const H1: usize, const H2: usize, const R: usize> ModelStor
 
     /// Decodes and validates `bytes` into this storage and returns the model borrowing it.
     /// Weights are rearranged from the blob's input-major order into the kernel's panel order
-    /// on the way (see [`DenseLayer`]). The blob's dimensions must be exactly `M, H1, H2, R`. On error the storage holds
-    /// unspecified (but finite-length) data and no model is returned.
+    /// on the way (see [`DenseLayer`]). The blob's dimensions must be exactly `M, H1, H2, R`.
+    /// On error the storage holds unspecified (but finite-length) data and no model is
+    /// returned.
     pub fn decode(&mut self, bytes: &[u8]) -> Result<Model<'_, M, H1, H2, R>, ModelError> {
         let (header, mut rest) = open(bytes)?;
         header.dims.expect(&ModelParts::<M, H1, H2, R>::dims())?;

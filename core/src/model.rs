@@ -28,7 +28,11 @@ pub const fn panel_position(inputs: usize, outputs: usize, i: usize, o: usize) -
     let start = o - o % PANEL;
     let rest = outputs.saturating_sub(start);
     let width = if rest < PANEL { rest } else { PANEL };
-    start * inputs + i * width + (o - start)
+    // Saturating: out-of-range arguments give an out-of-range position, never an overflow.
+    start
+        .saturating_mul(inputs)
+        .saturating_add(i.saturating_mul(width))
+        .saturating_add(o - start)
 }
 
 /// Rearranges input-major weights (`input_major[i · outputs + o]`, burn's `Linear` layout and

@@ -168,6 +168,13 @@ fn nmf_start(x: &EmgMatrix, rank: usize, seed: u64) -> Result<(Vec<f32>, f64)> {
     Ok((fit.w, rms))
 }
 
+/// `--nonneg project`: W clamped to ≥ 0. `map` keeps the parameter's id, and with it Adam's
+/// moments for W; a new `Param` would restart them every step (sign-SGD at the full rate:
+/// measured on gait EMG at 32 × 32, held-out VAF 0.807 instead of 0.880).
+pub fn project_nonneg(decoder: Param<Tensor<2>>) -> Param<Tensor<2>> {
+    decoder.map(|w| w.clamp_min(0.0).detach().require_grad())
+}
+
 /// Adam as training uses it: coupled weight decay on every parameter, as the paper trains, and
 /// ε = 1e-8 as in PyTorch (burn's default is 1e-5).
 pub fn adam(weight_decay: f64) -> burn::optim::ModuleOptimizer {
@@ -270,8 +277,7 @@ fn train_on_this_thread(
             let grads = GradientsParams::from_grads(terms.total.backward(), &model);
             model = optim.step(cfg.lr, model, grads);
             if cfg.nonneg == Nonneg::Project {
-                let projected = model.decoder.val().clamp_min(0.0).detach().require_grad();
-                model.decoder = Param::from_tensor(projected);
+                model.decoder = project_nonneg(model.decoder);
             }
         }
         let n = batches.max(1) as f64;
