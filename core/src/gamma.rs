@@ -48,6 +48,45 @@ pub fn digamma(x: f64) -> f64 {
     libm::log(x) - 0.5 * inv - series - shift
 }
 
+/// Trigamma ψ′(x) = d/dx ψ(x).
+///
+/// For `x < 10` the recurrence ψ′(x) = ψ′(x + 1) + 1/x² shifts the argument up, then the
+/// asymptotic series `1/x + 1/(2x²) + Σ B₂ₖ / x²ᵏ⁺¹` (to x⁻¹⁵); negative non-integers go
+/// through the reflection ψ′(1 − x) + ψ′(x) = π² / sin²(πx). Poles and NaN give NaN.
+pub fn trigamma(x: f64) -> f64 {
+    if x.is_nan() || x == f64::NEG_INFINITY {
+        return f64::NAN;
+    }
+    if x <= 0.0 {
+        if x == libm::floor(x) {
+            return f64::NAN;
+        }
+        let pi = core::f64::consts::PI;
+        let s = libm::sin(pi * x);
+        return pi * pi / (s * s) - trigamma(1.0 - x);
+    }
+    let mut shift = 0.0;
+    let mut x = x;
+    while x < 10.0 {
+        shift += 1.0 / (x * x);
+        x += 1.0;
+    }
+    let inv = 1.0 / x;
+    let inv2 = inv * inv;
+    // Bernoulli numbers B₂ₖ: 1/6, −1/30, 1/42, −1/30, 5/66, −691/2730, 7/6.
+    let series = inv2
+        * inv
+        * (1.0 / 6.0
+            - inv2
+                * (1.0 / 30.0
+                    - inv2
+                        * (1.0 / 42.0
+                            - inv2
+                                * (1.0 / 30.0
+                                    - inv2 * (5.0 / 66.0 - inv2 * (691.0 / 2730.0 - inv2 * 7.0 / 6.0))))));
+    inv + 0.5 * inv2 + series + shift
+}
+
 /// KL(Gamma(α₁, β₁) ‖ Gamma(α₂, β₂)), rates β:
 /// `(α₁−α₂)ψ(α₁) − ln Γ(α₁) + ln Γ(α₂) + α₂(ln β₁ − ln β₂) + α₁(β₂ − β₁)/β₁`.
 ///
@@ -57,6 +96,15 @@ pub fn kl_gamma(alpha1: f64, beta1: f64, alpha2: f64, beta2: f64) -> f64 {
         + lgamma(alpha2)
         + alpha2 * (libm::log(beta1) - libm::log(beta2))
         + alpha1 * (beta2 - beta1) / beta1
+}
+
+/// Gradient of [`kl_gamma`] with respect to the first distribution's shape and rate:
+/// `∂/∂α₁ = (α₁ − α₂) ψ′(α₁) + (β₂ − β₁)/β₁`, `∂/∂β₁ = α₂/β₁ − α₁β₂/β₁²`.
+pub fn kl_gamma_gradient(alpha1: f64, beta1: f64, alpha2: f64, beta2: f64) -> (f64, f64) {
+    (
+        (alpha1 - alpha2) * trigamma(alpha1) + (beta2 - beta1) / beta1,
+        alpha2 / beta1 - alpha1 * beta2 / (beta1 * beta1),
+    )
 }
 
 /// The Marsaglia–Tsang transform `h(ε, α) = (α − 1/3)(1 + ε/√(9α − 3))³` for α ≥ 1: a

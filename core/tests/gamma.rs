@@ -3,7 +3,7 @@
 
 // Reference values are kept with every digit mpmath printed.
 #![allow(clippy::excessive_precision)]
-use vaenmf_core::gamma::{digamma, kl_gamma, lgamma, marsaglia_tsang_h, Prng};
+use vaenmf_core::gamma::{digamma, kl_gamma, kl_gamma_gradient, lgamma, marsaglia_tsang_h, trigamma, Prng};
 
 /// (x, ψ(x), ln Γ(x)) computed with mpmath at 30 significant digits.
 const REFERENCE: [(f64, f64, f64); 13] = [
@@ -64,6 +64,55 @@ fn digamma_is_the_derivative_of_lgamma() {
         let h = 1e-5 * x;
         let fd = (lgamma(x + h) - lgamma(x - h)) / (2.0 * h);
         assert!(rel_err(digamma(x), fd) < 1e-7, "x = {x}");
+    }
+}
+
+/// (x, ψ′(x)) computed with mpmath (`polygamma(1, x)`) at 30 significant digits.
+const TRIGAMMA: [(f64, f64); 10] = [
+    (0.001, 1000001.64253319582734466950415),
+    (0.1, 101.433299150792747704652039651),
+    (0.5, 4.93480220054467930941724549994),
+    (1.0, 1.64493406684822643647241516665),
+    (2.5, 0.490357756100234864972801055494),
+    (6.2, 0.174993349807062612049014542105),
+    (25.5, 0.0399946696495629240365208630237),
+    (100.0, 0.0100501666633335713952456684657),
+    (-0.5, 8.93480220054467930941724549994),
+    (-2.3, 14.7259121609612914880773464367),
+];
+
+#[test]
+fn trigamma_matches_reference_values_and_differentiates_digamma() {
+    for (x, want) in TRIGAMMA {
+        assert!(
+            rel_err(trigamma(x), want) < 1e-12,
+            "x = {x}: {} vs {want}",
+            trigamma(x)
+        );
+    }
+    for x in [0.02, 0.7, 1.3, 4.0, 17.5, 300.0] {
+        let h = 1e-5 * x;
+        let fd = (digamma(x + h) - digamma(x - h)) / (2.0 * h);
+        assert!(rel_err(trigamma(x), fd) < 1e-6, "x = {x}");
+    }
+    assert!(trigamma(0.0).is_nan() && trigamma(-3.0).is_nan() && trigamma(f64::NAN).is_nan());
+}
+
+#[test]
+fn kl_gradient_matches_finite_differences() {
+    for (a1, b1, a2, b2) in [(2.0, 3.0, 1.5, 1.0), (0.3, 0.2, 1.0, 1.0), (40.0, 7.0, 1.0, 1.0)] {
+        let (da, db) = kl_gamma_gradient(a1, b1, a2, b2);
+        let h = 1e-6;
+        let fa = (kl_gamma(a1 + h * a1, b1, a2, b2) - kl_gamma(a1 - h * a1, b1, a2, b2)) / (2.0 * h * a1);
+        let fb = (kl_gamma(a1, b1 + h * b1, a2, b2) - kl_gamma(a1, b1 - h * b1, a2, b2)) / (2.0 * h * b1);
+        assert!(
+            (da - fa).abs() < 1e-6 * (1.0 + fa.abs()),
+            "∂α at {a1}, {b1}: {da} vs {fa}"
+        );
+        assert!(
+            (db - fb).abs() < 1e-6 * (1.0 + fb.abs()),
+            "∂β at {a1}, {b1}: {db} vs {fb}"
+        );
     }
 }
 

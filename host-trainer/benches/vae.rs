@@ -44,7 +44,7 @@ fn training_frames_per_second(backend: Backend, steps: usize) -> f64 {
         let x = batches[i % batches.len()].clone();
         let (alpha, beta) = model.encode(x.clone(), 1e-3);
         let z = sample_gamma(alpha.clone(), beta.clone(), 1, &mut rng);
-        let loss = model.loss(x, z, alpha, beta, 0.05, false, 1.0, 1000.0).total;
+        let loss = model.loss(x, z, alpha, beta, 0.05, false, 1.0, 1000.0).objective;
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         optim.step(1e-3, model, grads)
     };

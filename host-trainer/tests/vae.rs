@@ -122,10 +122,12 @@ fn loss_gradients_match_finite_differences() {
         let z =
             alpha.clone() / beta.clone() * Tensor::from_data(TensorData::new(eps_noise.clone(), [2, r]), &d);
         let terms = mdl.loss(xt.clone(), z, alpha, beta, 0.3, false, 1.0, 100.0);
-        (terms.total, xt, mdl)
+        (terms.total, terms.objective, xt, mdl)
     };
-    let (loss, xt, mdl) = loss_at(&x0, &w0, true);
-    let grads = loss.backward();
+    // Differentiate the objective (its KL part is a surrogate), compare with finite
+    // differences of the total's value.
+    let (_, objective, xt, mdl) = loss_at(&x0, &w0, true);
+    let grads = objective.backward();
     let gx = to_vec(xt.grad(&grads).expect("input gradient"));
     let gw = to_vec(mdl.decoder.val().grad(&grads).expect("W gradient"));
     let value = |x: &[f32], w: &[f32]| f64::from(loss_at(x, w, false).0.into_scalar::<f32>());
@@ -314,4 +316,41 @@ fn projection_keeps_the_decoder_parameter() {
     assert_eq!(projected.id, id);
     assert_eq!(to_vec(projected.val()), vec![0.5, 0.0, 0.0, 0.0]);
     assert!(projected.val().is_require_grad());
+}
+
+/// The training KL (core values, constant-gradient surrogate) against the autodiff
+/// composition: same value, same gradients with respect to α and β.
+#[test]
+fn kl_surrogate_matches_the_autodiff_composition() {
+    use vaenmf_trainer::vae::model::kl_surrogate;
+    let dev = Backend::Flex.device(true);
+    let a: Vec<f32> = vec![0.3, 1.0, 2.5, 40.0, 0.05, 7.0];
+    let b: Vec<f32> = vec![0.2, 1.0, 3.0, 7.0, 0.5, 0.01];
+    let tensors = || {
+        (
+            Tensor::<2>::from_data(TensorData::new(a.clone(), [3, 2]), &dev).require_grad(),
+            Tensor::<2>::from_data(TensorData::new(b.clone(), [3, 2]), &dev).require_grad(),
+        )
+    };
+    let (alpha, beta) = tensors();
+    let reference = special::kl_gamma_to_prior(alpha.clone(), beta.clone(), 1.3)
+        .sum_dim(1)
+        .mean();
+    let grads = reference.clone().backward();
+    let (ref_ga, ref_gb) = (
+        to_vec(alpha.grad(&grads).unwrap()),
+        to_vec(beta.grad(&grads).unwrap()),
+    );
+    let (alpha, beta) = tensors();
+    let (kl, surrogate) = kl_surrogate(alpha.clone(), beta.clone(), 1.3);
+    let grads = surrogate.backward();
+    let (ga, gb) = (
+        to_vec(alpha.grad(&grads).unwrap()),
+        to_vec(beta.grad(&grads).unwrap()),
+    );
+    let (want, got) = (to_vec(reference)[0], to_vec(kl)[0]);
+    assert!((want - got).abs() < 1e-5 * (1.0 + want.abs()), "{got} vs {want}");
+    for (g, r) in ga.iter().zip(&ref_ga).chain(gb.iter().zip(&ref_gb)) {
+        assert!((g - r).abs() < 1e-4 * (1.0 + r.abs()), "{g} vs {r}");
+    }
 }

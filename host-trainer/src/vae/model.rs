@@ -5,8 +5,9 @@ use burn::module::Param;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::{relu, softplus};
+use burn::tensor::TensorData;
 
-use super::special::kl_gamma_to_prior;
+use super::sampler::to_vec;
 
 /// Architecture hyper-parameters (saved next to the weights in checkpoints and reports).
 #[derive(Config, Debug)]
@@ -57,6 +58,9 @@ impl VaeNmfConfig {
 
 /// The terms of the loss for one batch.
 pub struct LossTerms {
+    /// What to differentiate: equal to `total` in value up to a constant, with the exact
+    /// gradient (see [`kl_surrogate`]).
+    pub objective: Tensor<1>,
     /// Everything: reconstruction + KL (per frame, batch mean) + penalty.
     pub total: Tensor<1>,
     /// −E_q[ln p(x|z)] per frame (batch mean, up to the constant).
@@ -112,14 +116,43 @@ impl VaeNmf {
                 .mean()
                 .div_scalar(2.0 * sigma * sigma)
         };
-        let kl = kl_gamma_to_prior(alpha, beta, alpha0).sum_dim(1).mean();
+        let (kl, kl_surrogate) = kl_surrogate(alpha, beta, alpha0);
         let negative = self.decoder.val().clamp_max(0.0);
         let penalty = negative.square().sum().mul_scalar(gamma / 2.0);
         LossTerms {
+            objective: reconstruction.clone() + kl_surrogate + penalty.clone(),
             total: reconstruction.clone() + kl.clone() + penalty.clone(),
             reconstruction,
             kl,
             penalty,
         }
     }
+}
+
+/// KL(q‖p) per frame (batch mean) as a value, and a surrogate with the same gradient.
+///
+/// The closed form composed from tensor ops (`special::kl_gamma_to_prior`) costs ~60 small
+/// element-wise ops forward and as many backward, a sizeable share of a training step. Here
+/// the KL and its partial derivatives are computed in f64 by the core (`kl_gamma`,
+/// `kl_gamma_gradient`, with trigamma) on the detached α, β, and the surrogate
+/// `mean_n Σ_k (g_α α + g_β β)` with constant `g` carries exactly that gradient into autodiff.
+pub fn kl_surrogate(alpha: Tensor<2>, beta: Tensor<2>, alpha0: f64) -> (Tensor<1>, Tensor<1>) {
+    let dims = alpha.dims();
+    let device = alpha.device();
+    let (a, b) = (to_vec(alpha.clone().detach()), to_vec(beta.clone().detach()));
+    let mut total = 0.0;
+    let (mut ga, mut gb) = (Vec::with_capacity(a.len()), Vec::with_capacity(a.len()));
+    for (&ai, &bi) in a.iter().zip(&b) {
+        let (ai, bi) = (f64::from(ai), f64::from(bi));
+        total += vaenmf_core::gamma::kl_gamma(ai, bi, alpha0, 1.0);
+        let (da, db) = vaenmf_core::gamma::kl_gamma_gradient(ai, bi, alpha0, 1.0);
+        ga.push(da as f32);
+        gb.push(db as f32);
+    }
+    let frames = dims[0].max(1) as f64;
+    let kl = Tensor::<1>::from_data(TensorData::new(vec![(total / frames) as f32], [1]), &device);
+    let ga = Tensor::<2>::from_data(TensorData::new(ga, dims), &device);
+    let gb = Tensor::<2>::from_data(TensorData::new(gb, dims), &device);
+    let surrogate = (alpha * ga + beta * gb).sum_dim(1).mean();
+    (kl, surrogate)
 }

@@ -1,6 +1,8 @@
 //! ln Γ and ψ as tensor operations. burn 0.22 has neither, so they are composed from
 //! existing element-wise ops — a recurrence shift by six, then the asymptotic series — and
-//! autodiff differentiates the composition.
+//! autodiff differentiates the composition. Training uses the cheaper
+//! [`kl_surrogate`](super::model::kl_surrogate) (same value and gradient, computed by the
+//! core); these compositions are the differentiable reference the tests check it against.
 
 use burn::prelude::*;
 

@@ -274,7 +274,7 @@ fn train_on_this_thread(
             sum_kl += scalar(terms.kl.clone());
             sum_pen += scalar(terms.penalty.clone());
             batches += 1;
-            let grads = GradientsParams::from_grads(terms.total.backward(), &model);
+            let grads = GradientsParams::from_grads(terms.objective.backward(), &model);
             model = optim.step(cfg.lr, model, grads);
             if cfg.nonneg == Nonneg::Project {
                 model.decoder = project_nonneg(model.decoder);
