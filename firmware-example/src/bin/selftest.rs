@@ -9,7 +9,7 @@ use core::fmt::Write as _;
 
 use cortex_m_rt::entry;
 use cortex_m_semihosting::hio;
-use vaenmf_core::gamma::{digamma, kl_gamma, lgamma, Prng};
+use vaenmf_core::gamma::{digamma, kl_gamma, kl_gamma_gradient, lgamma, trigamma, Prng};
 use vaenmf_core::{reconstruct, DenseLayer, ModelError, ModelStorage, NnlsSolver, SynergyTracker};
 use vaenmf_firmware_example::finish;
 
@@ -73,6 +73,14 @@ fn main() -> ! {
         rel(digamma(25.5), 3.218_942_472_883_919_8) < 1e-12,
     );
     c.check("lgamma(3.7)", rel(lgamma(3.7), 1.428_072_326_665_388) < 1e-12);
+    c.check(
+        "trigamma(0.1)",
+        rel(trigamma(0.1), 101.433_299_150_792_75) < 1e-12,
+    );
+    let (d_alpha, _) = kl_gamma_gradient(2.0, 3.0, 1.5, 1.0);
+    let h = 1e-6;
+    let fd = (kl_gamma(2.0 + h, 3.0, 1.5, 1.0) - kl_gamma(2.0 - h, 3.0, 1.5, 1.0)) / (2.0 * h);
+    c.check("KL gradient = finite difference", (d_alpha - fd).abs() < 1e-6);
     c.check(
         "KL(2,3 || 1.5,1) = 0.405195",
         (kl_gamma(2.0, 3.0, 1.5, 1.0) - 0.405_195_029_582_819_55).abs() < 1e-12,
