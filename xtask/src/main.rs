@@ -376,6 +376,11 @@ fn demo() -> Result<(), String> {
 }
 
 fn bench(only: Option<&str>) -> Result<(), String> {
+    if let Some(other) = only.filter(|g| !["core", "trainer", "firmware"].contains(g)) {
+        return Err(format!(
+            "unknown benchmark group '{other}' (core, trainer, firmware)"
+        ));
+    }
     let all = only.is_none();
     if all || only == Some("core") {
         cargo(&["bench", "-p", "vaenmf-core", "--bench", "inference"])?;
@@ -388,10 +393,5 @@ fn bench(only: Option<&str>) -> Result<(), String> {
         setup()?;
         firmware_bench::bench()?;
     }
-    match only {
-        None | Some("core" | "trainer" | "firmware") => Ok(()),
-        Some(other) => Err(format!(
-            "unknown benchmark group '{other}' (core, trainer, firmware)"
-        )),
-    }
+    Ok(())
 }
