@@ -18,7 +18,7 @@ use crate::export::{blob_synergies, describe, nmf_blob, read_blob, write_blob};
 use crate::nmf::{self, NmfConfig, NmfInit, NmfLoss};
 use crate::output::{csv_text, numbered, write_atomic};
 use crate::plots;
-use crate::vae::training::{self as vae_training, Backend, Nonneg, VaeTrainConfig};
+use crate::vae::training::{self as vae_training, Backend, DecoderSteps, Nonneg, VaeTrainConfig};
 
 /// Muscle-synergy extraction from EMG: NMF baselines and VAE-NMF, evaluation, model export.
 #[derive(Debug, Parser)]
@@ -233,6 +233,9 @@ pub struct VaeArgs {
     /// Keep W ≥ 0 by the paper's penalty or by projection after every step.
     #[arg(long, value_enum, default_value_t = Nonneg::Penalty)]
     pub nonneg: Nonneg,
+    /// How W is updated each step: Adam like the encoder, or sign steps of size lr.
+    #[arg(long, value_enum, default_value_t = DecoderSteps::Adam)]
+    pub decoder_steps: DecoderSteps,
     /// Adam learning rate.
     #[arg(long, default_value_t = 1e-3)]
     pub lr: f64,
@@ -918,6 +921,7 @@ fn train_vae(x: &EmgMatrix, args: &TrainArgs, input_scale: &[f32]) -> Result<Tra
         boost: v.boost,
         gamma: v.gamma,
         nonneg: v.nonneg,
+        decoder_steps: v.decoder_steps,
         lr: v.lr,
         weight_decay: v.weight_decay,
         batch_size: v.batch_size,

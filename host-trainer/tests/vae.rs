@@ -12,7 +12,7 @@ use vaenmf_trainer::eval::{fit_metrics, similarity, Synergies};
 use vaenmf_trainer::vae::model::VaeNmfConfig;
 use vaenmf_trainer::vae::sampler::{sample_gamma, to_vec};
 use vaenmf_trainer::vae::special;
-use vaenmf_trainer::vae::training::{self, Backend, Nonneg, VaeTrainConfig};
+use vaenmf_trainer::vae::training::{self, Backend, DecoderSteps, Nonneg, VaeTrainConfig};
 
 fn device() -> Device {
     Backend::Flex.device(false)
@@ -218,6 +218,7 @@ fn small_config(epochs: usize) -> VaeTrainConfig {
         boost: 1,
         gamma: 1000.0,
         nonneg: Nonneg::Penalty,
+        decoder_steps: DecoderSteps::Adam,
         lr: 1e-3,
         weight_decay: 5e-4,
         batch_size: 128,
@@ -353,4 +354,46 @@ fn kl_surrogate_matches_the_autodiff_composition() {
     for (g, r) in ga.iter().zip(&ref_ga).chain(gb.iter().zip(&ref_gb)) {
         assert!((g - r).abs() < 1e-4 * (1.0 + r.abs()), "{g} vs {r}");
     }
+}
+
+/// `--decoder-steps sign`: every W entry moves by exactly ±lr each step (here the second,
+/// where Adam's moments would already make steps unequal), and the encoder keeps Adam.
+#[test]
+fn sign_steps_move_every_decoder_weight_by_the_learning_rate() {
+    use burn::optim::GradientsParams;
+    let dev = Backend::Flex.device(true);
+    let mut rng = Prng::new(9);
+    let (m, r) = (5usize, 2usize);
+    let arch = VaeNmfConfig::new(m, r).with_hidden1(6).with_hidden2(6);
+    let w0: Vec<f32> = (0..r * m).map(|_| 0.2 + rng.uniform() as f32).collect();
+    let lr = 1e-2;
+    let mut decoder_deltas = |steps: DecoderSteps| {
+        let mut model = arch.init(Tensor::from_data(TensorData::new(w0.clone(), [r, m]), &dev), &dev);
+        let mut cfg = small_config(1);
+        cfg.decoder_steps = steps;
+        let mut optim = training::optimizer(&cfg, &model);
+        let mut before = Vec::new();
+        for step in 0..2 {
+            let x: Vec<f32> = (0..8 * m).map(|_| rng.uniform() as f32).collect();
+            let x = Tensor::<2>::from_data(TensorData::new(x, [8, m]), &dev);
+            let (alpha, beta) = model.encode(x.clone(), 1e-3);
+            let z = alpha.clone() / beta.clone();
+            let loss = model.loss(x, z, alpha, beta, 0.3, false, 1.0, 0.0).objective;
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            if step == 1 {
+                before = to_vec(model.decoder.val());
+            }
+            model = optim.step(lr, model, grads);
+        }
+        let after = to_vec(model.decoder.val());
+        after
+            .iter()
+            .zip(&before)
+            .map(|(a, b)| (a - b).abs())
+            .collect::<Vec<f32>>()
+    };
+    let sign = decoder_deltas(DecoderSteps::Sign);
+    assert!(sign.iter().all(|d| (d - lr as f32).abs() < 1e-5), "{sign:?}");
+    let adam = decoder_deltas(DecoderSteps::Adam);
+    assert!(adam.iter().any(|d| (d - lr as f32).abs() > 1e-4), "{adam:?}");
 }

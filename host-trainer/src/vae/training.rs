@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use burn::module::{Module, Param};
+use burn::module::{Module, Param, ParamGroup};
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
@@ -54,6 +54,16 @@ pub enum Nonneg {
     Project,
 }
 
+/// How each step updates the dictionary W.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DecoderSteps {
+    /// Adam, like the encoder (the paper's training).
+    Adam,
+    /// Sign steps of size lr: Adam with β₁ = β₂ = 0, i.e. `lr · g/|g|` per entry.
+    Sign,
+}
+
 /// Training settings.
 #[derive(Debug, Clone, Serialize)]
 pub struct VaeTrainConfig {
@@ -74,6 +84,8 @@ pub struct VaeTrainConfig {
     pub gamma: f64,
     /// Nonnegativity handling.
     pub nonneg: Nonneg,
+    /// How W is updated.
+    pub decoder_steps: DecoderSteps,
     /// Adam learning rate.
     pub lr: f64,
     /// Adam weight decay.
@@ -184,6 +196,24 @@ pub fn adam(weight_decay: f64) -> burn::optim::ModuleOptimizer {
         .init()
 }
 
+/// The optimiser for `model`: [`adam`] for every parameter, and with
+/// [`DecoderSteps::Sign`] Adam with β₁ = β₂ = 0 (sign steps) for the decoder W.
+pub fn optimizer(cfg: &VaeTrainConfig, model: &VaeNmf) -> burn::optim::ModuleOptimizer {
+    let optim = adam(cfg.weight_decay);
+    match cfg.decoder_steps {
+        DecoderSteps::Adam => optim,
+        DecoderSteps::Sign => {
+            let sign = AdamConfig::new()
+                .with_beta_1(0.0)
+                .with_beta_2(0.0)
+                .with_epsilon(1e-8)
+                .with_weight_decay(Some(WeightDecayConfig::new(cfg.weight_decay as f32)))
+                .build();
+            optim.with_group(ParamGroup::from_ids(vec![model.decoder.id]), sign, None)
+        }
+    }
+}
+
 /// Trains VAE-NMF on scaled, nonnegative frames (with subnormals flushed to zero: see
 /// [`super::subnormal`]).
 pub fn train(
@@ -236,7 +266,7 @@ fn train_on_this_thread(
             .try_load_file(path)
             .map_err(|e| anyhow::anyhow!("{}: cannot resume from this checkpoint ({e:?})", path.display()))?;
     }
-    let mut optim = adam(cfg.weight_decay);
+    let mut optim = optimizer(cfg, &model);
 
     let mut history = Vec::new();
     let mut best: Option<(f64, VaeNmf)> = None;
