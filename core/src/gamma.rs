@@ -9,6 +9,22 @@ pub fn lgamma(x: f64) -> f64 {
     libm::lgamma(x)
 }
 
+/// Poles of ψ and ψ′ (0, −1, −2, …), NaN and −∞: where both return NaN.
+fn is_pole(x: f64) -> bool {
+    x.is_nan() || x == f64::NEG_INFINITY || (x <= 0.0 && x == libm::floor(x))
+}
+
+/// The recurrence of ψ and ψ′: raises `x > 0` to at least `to` in unit steps and returns the
+/// new argument and `Σ term(xₖ)` over the arguments passed.
+fn recur_up(mut x: f64, to: f64, term: impl Fn(f64) -> f64) -> (f64, f64) {
+    let mut sum = 0.0;
+    while x < to {
+        sum += term(x);
+        x += 1.0;
+    }
+    (x, sum)
+}
+
 /// Digamma ψ(x) = d/dx ln Γ(x).
 ///
 /// For `x < 6` the recurrence ψ(x) = ψ(x + 1) − 1/x shifts the argument up, then the
@@ -17,22 +33,14 @@ pub fn lgamma(x: f64) -> f64 {
 /// below 1e-12 for x ≥ 1e-3 against published values (see the tests). Poles (0, −1, …) and
 /// NaN give NaN.
 pub fn digamma(x: f64) -> f64 {
-    if x.is_nan() || x == f64::NEG_INFINITY {
+    if is_pole(x) {
         return f64::NAN;
     }
     if x <= 0.0 {
-        if x == libm::floor(x) {
-            return f64::NAN;
-        }
         let pi = core::f64::consts::PI;
         return digamma(1.0 - x) - pi / libm::tan(pi * x);
     }
-    let mut shift = 0.0;
-    let mut x = x;
-    while x < 6.0 {
-        shift += 1.0 / x;
-        x += 1.0;
-    }
+    let (x, shift) = recur_up(x, 6.0, |x| 1.0 / x);
     let inv = 1.0 / x;
     let inv2 = inv * inv;
     // Bernoulli terms B₂ₖ/(2k): 1/12, −1/120, 1/252, −1/240, 1/132, −691/32760, 1/12.
@@ -54,23 +62,15 @@ pub fn digamma(x: f64) -> f64 {
 /// asymptotic series `1/x + 1/(2x²) + Σ B₂ₖ / x²ᵏ⁺¹` (to x⁻¹⁵); negative non-integers go
 /// through the reflection ψ′(1 − x) + ψ′(x) = π² / sin²(πx). Poles and NaN give NaN.
 pub fn trigamma(x: f64) -> f64 {
-    if x.is_nan() || x == f64::NEG_INFINITY {
+    if is_pole(x) {
         return f64::NAN;
     }
     if x <= 0.0 {
-        if x == libm::floor(x) {
-            return f64::NAN;
-        }
         let pi = core::f64::consts::PI;
         let s = libm::sin(pi * x);
         return pi * pi / (s * s) - trigamma(1.0 - x);
     }
-    let mut shift = 0.0;
-    let mut x = x;
-    while x < 10.0 {
-        shift += 1.0 / (x * x);
-        x += 1.0;
-    }
+    let (x, shift) = recur_up(x, 10.0, |x| 1.0 / (x * x));
     let inv = 1.0 / x;
     let inv2 = inv * inv;
     // Bernoulli numbers B₂ₖ: 1/6, −1/30, 1/42, −1/30, 5/66, −691/2730, 7/6.
