@@ -32,9 +32,10 @@ impl<const IN: usize, const OUT: usize> DenseLayer<'_, IN, OUT> {
     /// `out = b + Wᵀ x`. Each output is summed as `b + w₀x₀ + w₁x₁ + …` in input order,
     /// whichever panel computes it.
     ///
-    /// One panel at a time: its [`PANEL`] accumulators stay in registers while the panel's
-    /// weights stream past in storage order, so each weight costs one load and one
-    /// multiply-accumulate (`vmla.f32` on a Cortex-M4F, which rounds like `vmul` + `vadd`).
+    /// Panel by panel (four at once on hosts): a panel's [`PANEL`] accumulators stay in
+    /// registers while its weights stream past in storage order, so each weight costs one
+    /// load and one multiply-accumulate (`vmla.f32` on a Cortex-M4F, which rounds like
+    /// `vmul` + `vadd`).
     pub fn forward(&self, x: &[f32; IN], out: &mut [f32; OUT]) {
         if IN == 0 {
             *out = *self.bias;
