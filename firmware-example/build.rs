@@ -84,12 +84,7 @@ fn main() {
     let blob = ModelBlob::from_bytes(&bytes)
         .unwrap_or_else(|e| fail(format!("invalid model blob {}: {e}", model_path.display())));
     let d = blob.dims;
-    let (m, h1, h2, r) = (
-        d.channels as usize,
-        d.hidden1 as usize,
-        d.hidden2 as usize,
-        d.rank as usize,
-    );
+    let (m, h1, h2, r) = d.sizes();
     let frames = read_frames(&frames_path, m);
     let n = frames.len() / m;
     if n == 0 {

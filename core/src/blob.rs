@@ -314,12 +314,7 @@ mod owned {
         /// order [`DenseLayer`] reads: what code emitting `static` arrays for
         /// [`Model::new_checked`] needs (e.g. a firmware `build.rs`). `dims` are the model's.
         pub fn to_panel_order(&self, dims: Dims) -> Self {
-            let (m, h1, h2, r) = (
-                dims.channels as usize,
-                dims.hidden1 as usize,
-                dims.hidden2 as usize,
-                dims.rank as usize,
-            );
+            let (m, h1, h2, r) = dims.sizes();
             let pack = |inputs: usize, outputs: usize, w: &[f32]| {
                 let mut out = alloc::vec![0.0; w.len()];
                 crate::model::to_panel_order(inputs, outputs, w, &mut out);

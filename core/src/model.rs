@@ -139,6 +139,16 @@ pub(crate) const ENCODER_FIELDS: [Field; 8] = [
 ];
 
 impl Dims {
+    /// `(channels, hidden1, hidden2, rank)` as `usize`, for sizing buffers.
+    pub const fn sizes(&self) -> (usize, usize, usize, usize) {
+        (
+            self.channels as usize,
+            self.hidden1 as usize,
+            self.hidden2 as usize,
+            self.rank as usize,
+        )
+    }
+
     /// Whether these dimensions describe a model with an encoder.
     pub const fn has_encoder(&self) -> bool {
         self.hidden1 > 0 && self.hidden2 > 0

@@ -102,12 +102,7 @@ pub fn from_blob(blob: &ModelBlob, device: &Device) -> Result<(VaeNmf, VaeNmfCon
         bail!("the model has no encoder");
     };
     let d = blob.dims;
-    let (m, h1, h2, r) = (
-        d.channels as usize,
-        d.hidden1 as usize,
-        d.hidden2 as usize,
-        d.rank as usize,
-    );
+    let (m, h1, h2, r) = d.sizes();
     let arch = VaeNmfConfig::new(m, r)
         .with_hidden1(h1)
         .with_hidden2(h2)
