@@ -11,7 +11,7 @@ use object::{Object, ObjectSection};
 use vaenmf_core::gamma::Prng;
 use vaenmf_core::{reconstruct, Dims, EncoderArrays, ModelBlob};
 
-use crate::{capture, qemu, root};
+use crate::{build_firmware, qemu, root};
 
 const M: usize = 10;
 const R: usize = 4;
@@ -92,28 +92,7 @@ struct Run {
 }
 
 fn build_and_run(tag: &str, model: &Path, frames: &Path) -> Result<Run, String> {
-    let cargo_bin = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let target_dir = root().join("target/firmware").join(format!("bench-{tag}"));
-    let fw = root().join("firmware-example");
-    let envs = [
-        ("VAENMF_MODEL", model.display().to_string()),
-        ("VAENMF_FRAMES", frames.display().to_string()),
-    ];
-    let target_s = target_dir.display().to_string();
-    capture(
-        &cargo_bin,
-        &[
-            "build",
-            "--release",
-            "--quiet",
-            "--bins",
-            "--target-dir",
-            &target_s,
-        ],
-        &fw,
-        &envs,
-    )?;
-    let bin_dir = target_dir.join("thumbv7em-none-eabihf/release");
+    let bin_dir = build_firmware(&format!("bench-{tag}"), model, frames)?;
     let elf = bin_dir.join("vaenmf-firmware-example");
     let out = qemu(&elf)?;
     let summary = out

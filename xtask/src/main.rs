@@ -158,6 +158,33 @@ fn read_csv(path: &str) -> Result<Vec<Vec<f64>>, String> {
         .collect())
 }
 
+/// Builds every firmware binary with `model` and `frames` embedded, into its own target
+/// directory `target/firmware/<dir>` (a nested cargo on the workspace's target directory
+/// would wait for the outer lock), and returns the folder holding the ELFs.
+fn build_firmware(dir: &str, model: &Path, frames: &Path) -> Result<PathBuf, String> {
+    let cargo_bin = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let target_dir = root().join("target/firmware").join(dir);
+    let target_s = target_dir.display().to_string();
+    let envs = [
+        ("VAENMF_MODEL", model.display().to_string()),
+        ("VAENMF_FRAMES", frames.display().to_string()),
+    ];
+    capture(
+        &cargo_bin,
+        &[
+            "build",
+            "--release",
+            "--quiet",
+            "--bins",
+            "--target-dir",
+            &target_s,
+        ],
+        &root().join("firmware-example"),
+        &envs,
+    )?;
+    Ok(target_dir.join("thumbv7em-none-eabihf/release"))
+}
+
 /// Runs a firmware ELF on the emulated Cortex-M4F (the runner of firmware-example's
 /// `.cargo/config.toml`) and returns what it printed.
 fn qemu(elf: &Path) -> Result<String, String> {
@@ -185,21 +212,8 @@ fn qemu(elf: &Path) -> Result<String, String> {
 /// Builds the firmware with `model` and the demo frames, runs it on QEMU, and prints device
 /// against host activations side by side.
 fn firmware_run(tag: &str, model: &str, frames: &str, host_z: &str, host_report: &str) -> Result<(), String> {
-    let cargo_bin = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let target_dir = root().join("target/firmware").join(format!("demo-{tag}"));
-    let target_s = target_dir.display().to_string();
-    let envs = [
-        ("VAENMF_MODEL", model.to_string()),
-        ("VAENMF_FRAMES", frames.to_string()),
-    ];
-    let fw = root().join("firmware-example");
-    capture(
-        &cargo_bin,
-        &["build", "--release", "--quiet", "--target-dir", &target_s],
-        &fw,
-        &envs,
-    )?;
-    let out = qemu(&target_dir.join("thumbv7em-none-eabihf/release/vaenmf-firmware-example"))?;
+    let bin_dir = build_firmware(&format!("demo-{tag}"), Path::new(model), Path::new(frames))?;
+    let out = qemu(&bin_dir.join("vaenmf-firmware-example"))?;
     let device: Vec<Vec<f64>> = out
         .lines()
         .filter_map(|l| l.strip_prefix("z,"))
