@@ -1,12 +1,16 @@
 //! VAE-NMF throughput, measured side by side in one run:
 //! - training frames per second at the paper's size (10 → 400 → 400 → 2·4, batch 128, one
 //!   sample, Adam step included) on both burn backends;
+//! - the same step in PyTorch (`vae_pytorch.py`, default and fused Adam) when a Python with
+//!   `torch` is found (`VAENMF_TORCH_PYTHON`, else `python3`); otherwise says it was not
+//!   measured;
 //! - single-frame encoder latency: the core (host build, weights in `ModelStorage`) against
 //!   burn's forward at batch 1 on the same weights.
 //!
 //! `cargo bench -p vaenmf-trainer --bench vae` (or `cargo xtask bench`).
 
 use std::hint::black_box;
+use std::process::Command;
 use std::time::Instant;
 
 use burn::optim::GradientsParams;
@@ -18,6 +22,10 @@ use vaenmf_trainer::vae::model::VaeNmfConfig;
 use vaenmf_trainer::vae::sampler::sample_gamma;
 use vaenmf_trainer::vae::subnormal::without_subnormals;
 use vaenmf_trainer::vae::training::{adam, Backend};
+
+// As the `vaenmf` binary: burn allocates a fresh buffer for every tensor op.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const M: usize = 10;
 const H: usize = 400;
@@ -62,11 +70,55 @@ fn training_frames_per_second(backend: Backend, steps: usize) -> f64 {
 
 use vaenmf_trainer::vae::model::VaeNmf;
 
+/// PyTorch's frames per second for the same step, or why there is none.
+fn pytorch_frames_per_second(steps: usize, fused: bool) -> Result<f64, String> {
+    let python = std::env::var("VAENMF_TORCH_PYTHON").unwrap_or_else(|_| "python3".to_string());
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/vae_pytorch.py");
+    let mut cmd = Command::new(&python);
+    cmd.arg(script).arg(steps.to_string());
+    if fused {
+        cmd.arg("fused");
+    }
+    let out = cmd.output().map_err(|e| format!("{python}: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    stdout
+        .split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .filter(|_| out.status.success())
+        .ok_or_else(|| {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let last = stderr.lines().last().unwrap_or("no output");
+            format!(
+                "{python} could not run {script}: {last} (set VAENMF_TORCH_PYTHON to a Python with torch)"
+            )
+        })
+}
+
 fn main() {
+    let steps = 400;
+    let mut burn = Vec::new();
     for backend in [Backend::Flex, Backend::Ndarray] {
         // On the training thread pool, as `vaenmf train` runs.
-        let fps = without_subnormals(|| training_frames_per_second(backend, 200));
-        println!("training 10-400-400-8, batch {BATCH}, {backend:?}: {fps:.0} frames/s");
+        let fps = without_subnormals(|| training_frames_per_second(backend, steps));
+        println!("training 10-400-400-8, batch {BATCH}, burn {backend:?}: {fps:.0} frames/s");
+        burn.push((backend, fps));
+    }
+    for fused in [false, true] {
+        let adam = if fused { "fused Adam" } else { "default Adam" };
+        match pytorch_frames_per_second(steps, fused) {
+            Ok(torch) => {
+                let ratios: Vec<String> = burn
+                    .iter()
+                    .map(|(b, fps)| format!("burn {b:?} {:.2}x", fps / torch))
+                    .collect();
+                println!(
+                    "training 10-400-400-8, batch {BATCH}, PyTorch ({adam}): {torch:.0} frames/s; {}",
+                    ratios.join(", ")
+                );
+            }
+            Err(why) => println!("PyTorch ({adam}) not measured: {why}"),
+        }
     }
     // Encoder latency, one frame, same weights.
     let device = Backend::Flex.device(false);
@@ -104,4 +156,52 @@ fn main() {
         "single-frame encoder: core {core_us:.1} µs, burn (flex, batch 1) {burn_us:.1} µs: core {:.1}x faster",
         burn_us / core_us
     );
+    let floor_us = weight_read_floor_us(H * (M + H + 2 * R));
+    println!(
+        "single-frame floor: reading the {} KiB of weights once from cache takes {floor_us:.1} µs; \
+         core = {:.1}x that floor, burn / floor = {:.1}x (the most any single-frame encoder can \
+         be faster than burn here)",
+        H * (M + H + 2 * R) * 4 / 1024,
+        core_us / floor_us,
+        burn_us / floor_us
+    );
+}
+
+/// The time to stream `n` f32 weights from cache once: a lower bound for any encoder that
+/// reads every weight per frame. Summed in 64 independent lanes, with AVX2 where the CPU has
+/// it, so that the adds keep up with the loads and the figure is the cache's bandwidth.
+fn weight_read_floor_us(n: usize) -> f64 {
+    #[inline(always)]
+    fn sum(w: &[f32]) -> f32 {
+        let mut acc = [0.0f32; 64];
+        for c in w.chunks_exact(64) {
+            for (a, x) in acc.iter_mut().zip(c) {
+                *a += x;
+            }
+        }
+        acc.iter().sum::<f32>()
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn sum_avx2(w: &[f32]) -> f32 {
+        sum(w)
+    }
+    let run = |w: &[f32]| {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above).
+            return unsafe { sum_avx2(w) };
+        }
+        sum(w)
+    };
+    let weights: Vec<f32> = (0..n).map(|i| (i % 7) as f32).collect();
+    for _ in 0..100 {
+        black_box(run(black_box(&weights)));
+    }
+    let reps = 20_000;
+    let start = Instant::now();
+    for _ in 0..reps {
+        black_box(run(black_box(&weights)));
+    }
+    start.elapsed().as_secs_f64() * 1e6 / reps as f64
 }

@@ -233,7 +233,8 @@ pub struct VaeArgs {
     /// Keep W ≥ 0 by the paper's penalty or by projection after every step.
     #[arg(long, value_enum, default_value_t = Nonneg::Penalty)]
     pub nonneg: Nonneg,
-    /// How W is updated each step: Adam like the encoder, or sign steps of size lr.
+    /// How W is updated each step: Adam like the encoder (the paper's training), or sign
+    /// steps of size lr.
     #[arg(long, value_enum, default_value_t = DecoderSteps::Adam)]
     pub decoder_steps: DecoderSteps,
     /// Adam learning rate.

@@ -10,9 +10,19 @@ use vaenmf_trainer::data::synth::{synthesize, NoiseKind, SynthConfig};
 use vaenmf_trainer::data::EmgMatrix;
 use vaenmf_trainer::eval::{fit_metrics, similarity, Synergies};
 use vaenmf_trainer::vae::model::VaeNmfConfig;
-use vaenmf_trainer::vae::sampler::{sample_gamma, to_vec};
+use vaenmf_trainer::vae::sampler::{reparameterise, sample_gamma, to_vec};
 use vaenmf_trainer::vae::special;
 use vaenmf_trainer::vae::training::{self, Backend, DecoderSteps, Nonneg, VaeTrainConfig};
+
+/// burn 0.22's autodiff can lose a gradient when another thread runs `backward()` at the same
+/// time (tracel-ai/burn#5573: a concurrent backward frees steps of a graph still being built),
+/// and seeded initialisations share the device's generator. Training runs on one thread; the
+/// tests that differentiate or initialise models take this lock so the test harness's threads
+/// do not race each other.
+fn autodiff_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 fn device() -> Device {
     Backend::Flex.device(false)
@@ -94,11 +104,83 @@ fn reparameterised_samples_have_gamma_moments() {
     }
 }
 
+/// The transform's partial derivatives against central finite differences in f64, at fixed
+/// noise, with boost 1 and 3, small and large shapes, negative and positive ε.
+#[test]
+fn reparameterisation_derivatives_match_finite_differences() {
+    let h = 1e-6;
+    for (alpha, beta) in [(0.05, 0.7), (0.8, 2.0), (7.0, 0.3)] {
+        for eps in [-1.2, 0.0, 0.9] {
+            for log_u in [vec![-0.4], vec![-0.4, -2.0, -0.01]] {
+                let at = |a: f64, b: f64| reparameterise(a, b, eps, &log_u).z;
+                let got = reparameterise(alpha, beta, eps, &log_u);
+                let fd_a = (at(alpha + h, beta) - at(alpha - h, beta)) / (2.0 * h);
+                let fd_b = (at(alpha, beta + h) - at(alpha, beta - h)) / (2.0 * h);
+                let close = |x: f64, y: f64| (x - y).abs() < 1e-6 * (1.0 + y.abs());
+                assert!(
+                    close(got.dz_dalpha, fd_a),
+                    "α={alpha} ε={eps} {log_u:?}: {} vs {fd_a}",
+                    got.dz_dalpha
+                );
+                assert!(
+                    close(got.dz_dbeta, fd_b),
+                    "β={beta} ε={eps} {log_u:?}: {} vs {fd_b}",
+                    got.dz_dbeta
+                );
+            }
+        }
+    }
+}
+
+/// Through the training path: autodiff's d z / d α and d z / d β from `sample_gamma` against
+/// finite differences of `sample_gamma` itself with the same seed (the same noise), one
+/// element per draw so a neighbour's acceptance cannot shift the stream.
+#[test]
+fn sampler_gradients_match_finite_differences_of_the_sampler() {
+    let _serial = autodiff_lock();
+    let dev = Backend::Flex.device(true);
+    let plain = device();
+    let draw = |a: f32, b: f32, seed: u64, d: &Device, grad: bool| {
+        let (at, bt) = (tensor1(&[a], d).reshape([1, 1]), tensor1(&[b], d).reshape([1, 1]));
+        let (at, bt) = if grad {
+            (at.require_grad(), bt.require_grad())
+        } else {
+            (at, bt)
+        };
+        let z = sample_gamma(at.clone(), bt.clone(), 2, &mut Prng::new(seed));
+        (z, at, bt)
+    };
+    let h = 1e-2f32;
+    for seed in 0..20 {
+        for (a, b) in [(0.4f32, 1.5f32), (3.0, 0.5)] {
+            let (z, at, bt) = draw(a, b, seed, &dev, true);
+            let grads = z.sum().backward();
+            let ga = f64::from(to_vec(at.grad(&grads).expect("dα"))[0]);
+            let gb = f64::from(to_vec(bt.grad(&grads).expect("dβ"))[0]);
+            let value = |a: f32, b: f32| f64::from(to_vec(draw(a, b, seed, &plain, false).0)[0]);
+            let fd_a = (value(a + h, b) - value(a - h, b)) / (2.0 * f64::from(h));
+            let fd_b = (value(a, b + h) - value(a, b - h)) / (2.0 * f64::from(h));
+            assert!(
+                (ga - fd_a).abs() < 2e-3 * (1.0 + fd_a.abs()),
+                "seed {seed} α={a}: {ga} vs {fd_a}"
+            );
+            assert!(
+                (gb - fd_b).abs() < 2e-3 * (1.0 + fd_b.abs()),
+                "seed {seed} β={b}: {gb} vs {fd_b}"
+            );
+        }
+    }
+}
+
 /// d loss / d input and d loss / d W by autodiff against central finite differences (f32
 /// forward passes, so relative agreement to ~1e-2 is what f32 allows with step 1e-2).
 #[test]
 fn loss_gradients_match_finite_differences() {
+    let _serial = autodiff_lock();
     let dev = Backend::Flex.device(true);
+    // A fixed initialisation: with some draws a hidden unit sits within the finite-difference
+    // step of its ReLU kink, where central differences are meaningless.
+    dev.seed(3);
     let (m, r) = (5usize, 2usize);
     let arch = VaeNmfConfig::new(m, r).with_hidden1(6).with_hidden2(6);
     let mut rng = Prng::new(3);
@@ -158,6 +240,7 @@ fn loss_gradients_match_finite_differences() {
 /// 1e-5 relative on 1 000 frames, and the same VAF to 1e-6.
 #[test]
 fn core_and_burn_agree_on_1000_frames() {
+    let _serial = autodiff_lock();
     const M: usize = 10;
     const H: usize = 32;
     const R: usize = 4;
@@ -236,6 +319,7 @@ fn small_config(epochs: usize) -> VaeTrainConfig {
 
 #[test]
 fn training_is_deterministic_for_a_seed() {
+    let _serial = autodiff_lock();
     let d = synthesize(&SynthConfig {
         channels: 6,
         rank: 3,
@@ -258,12 +342,14 @@ fn training_is_deterministic_for_a_seed() {
     assert_eq!(a.history.len(), 3);
 }
 
-/// `vaenmf synth` setting of the issue (10 channels, rank 4, 20 dB, 20 000 frames), at a size
-/// CI can afford (hidden 64 × 64, 80 epochs, lr 3e-3, no weight decay, no early stop):
-/// similarity ≥ 0.95 to the truth and held-out VAF ≥ 0.95 with the encoder's own activations
-/// (`vaenmf train` at this size, seed 1: 0.961 and 0.984).
+/// `vaenmf synth` setting of the issue (10 channels, rank 4, 20 dB, 20 000 frames) with
+/// `vaenmf train`'s defaults except for what CI can afford (hidden 64 × 64, 150 epochs, no
+/// early stop): similarity ≥ 0.95 to the truth and held-out VAF ≥ 0.95 with the encoder's own
+/// activations (`vaenmf train --hidden 64,64 --epochs 150 --patience 0`: seed 1 0.957 and
+/// 0.991, seed 2 0.963 and 0.993).
 #[test]
 fn vae_nmf_recovers_known_synergies() {
+    let _serial = autodiff_lock();
     let d = synthesize(&SynthConfig {
         channels: 10,
         rank: 4,
@@ -274,9 +360,7 @@ fn vae_nmf_recovers_known_synergies() {
         correlation: 0.0,
         seed: 1,
     });
-    let mut cfg = small_config(80);
-    cfg.lr = 3e-3;
-    cfg.weight_decay = 0.0;
+    let mut cfg = small_config(150);
     cfg.patience = 0;
     // Same scaling as `vaenmf train` (global max of the training data).
     let scale = 1.0 / d.train.max();
@@ -308,6 +392,7 @@ fn vae_nmf_recovers_known_synergies() {
 /// every step silently turned Adam into sign-SGD for W.
 #[test]
 fn projection_keeps_the_decoder_parameter() {
+    let _serial = autodiff_lock();
     use burn::module::Param;
     let device = Backend::Flex.device(true);
     let w = Tensor::<2>::from_data(TensorData::new(vec![0.5f32, -0.25, 0.0, -1.0], [2, 2]), &device);
@@ -323,6 +408,7 @@ fn projection_keeps_the_decoder_parameter() {
 /// composition: same value, same gradients with respect to α and β.
 #[test]
 fn kl_surrogate_matches_the_autodiff_composition() {
+    let _serial = autodiff_lock();
     use vaenmf_trainer::vae::model::kl_surrogate;
     let dev = Backend::Flex.device(true);
     let a: Vec<f32> = vec![0.3, 1.0, 2.5, 40.0, 0.05, 7.0];
@@ -360,8 +446,10 @@ fn kl_surrogate_matches_the_autodiff_composition() {
 /// where Adam's moments would already make steps unequal), and the encoder keeps Adam.
 #[test]
 fn sign_steps_move_every_decoder_weight_by_the_learning_rate() {
+    let _serial = autodiff_lock();
     use burn::optim::GradientsParams;
     let dev = Backend::Flex.device(true);
+    dev.seed(9);
     let mut rng = Prng::new(9);
     let (m, r) = (5usize, 2usize);
     let arch = VaeNmfConfig::new(m, r).with_hidden1(6).with_hidden2(6);
@@ -392,8 +480,10 @@ fn sign_steps_move_every_decoder_weight_by_the_learning_rate() {
             .map(|(a, b)| (a - b).abs())
             .collect::<Vec<f32>>()
     };
+    // W is O(1): f32 resolves its changes to ~1e-7. Adam's second steps differ from lr by
+    // ~1e-5 when the two gradients are alike.
     let sign = decoder_deltas(DecoderSteps::Sign);
-    assert!(sign.iter().all(|d| (d - lr as f32).abs() < 1e-5), "{sign:?}");
+    assert!(sign.iter().all(|d| (d - lr as f32).abs() < 1e-6), "{sign:?}");
     let adam = decoder_deltas(DecoderSteps::Adam);
-    assert!(adam.iter().any(|d| (d - lr as f32).abs() > 1e-4), "{adam:?}");
+    assert!(adam.iter().any(|d| (d - lr as f32).abs() > 3e-6), "{adam:?}");
 }

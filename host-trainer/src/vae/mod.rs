@@ -1,6 +1,7 @@
 //! VAE-NMF (the paper's model) with burn: [`model`], [`sampler`], [`special`] functions,
 //! [`training`], and export to / import from the core's model blob.
 
+pub mod fused_adam;
 pub mod model;
 pub mod sampler;
 pub mod special;

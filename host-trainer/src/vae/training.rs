@@ -5,13 +5,13 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use burn::module::{Module, Param, ParamGroup};
-use burn::optim::decay::WeightDecayConfig;
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use serde::Serialize;
 use vaenmf_core::gamma::Prng;
 
+use super::fused_adam::FusedAdam;
 use super::model::{VaeNmf, VaeNmfConfig};
 use super::sampler::{sample_gamma, to_vec};
 use crate::data::EmgMatrix;
@@ -54,13 +54,13 @@ pub enum Nonneg {
     Project,
 }
 
-/// How each step updates the dictionary W.
+/// How each step updates the dictionary W. The encoder always uses Adam.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DecoderSteps {
     /// Adam, like the encoder (the paper's training).
     Adam,
-    /// Sign steps of size lr: Adam with β₁ = β₂ = 0, i.e. `lr · g/|g|` per entry.
+    /// Sign steps of size lr: Adam with β₁ = β₂ = 0, i.e. `lr · g/(|g| + ε)` per entry.
     Sign,
 }
 
@@ -187,30 +187,33 @@ pub fn project_nonneg(decoder: Param<Tensor<2>>) -> Param<Tensor<2>> {
     decoder.map(|w| w.clamp_min(0.0).detach().require_grad())
 }
 
-/// Adam as training uses it: coupled weight decay on every parameter, as the paper trains, and
-/// ε = 1e-8 as in PyTorch (burn's default is 1e-5).
-pub fn adam(weight_decay: f64) -> burn::optim::ModuleOptimizer {
-    AdamConfig::new()
-        .with_epsilon(1e-8)
-        .with_weight_decay(Some(WeightDecayConfig::new(weight_decay as f32)))
-        .init()
+/// Adam as training uses it ([`FusedAdam`]: burn's Adam in one pass): coupled weight decay
+/// on every parameter, as the paper trains, and ε = 1e-8 as in PyTorch (burn's default is
+/// 1e-5).
+pub fn adam(weight_decay: f64) -> ModuleOptimizer {
+    ModuleOptimizer::from(fused_adam(0.9, 0.999, weight_decay))
+}
+
+fn fused_adam(beta_1: f32, beta_2: f32, weight_decay: f64) -> FusedAdam {
+    FusedAdam {
+        beta_1,
+        beta_2,
+        epsilon: 1e-8,
+        weight_decay: weight_decay as f32,
+    }
 }
 
 /// The optimiser for `model`: [`adam`] for every parameter, and with
 /// [`DecoderSteps::Sign`] Adam with β₁ = β₂ = 0 (sign steps) for the decoder W.
-pub fn optimizer(cfg: &VaeTrainConfig, model: &VaeNmf) -> burn::optim::ModuleOptimizer {
+pub fn optimizer(cfg: &VaeTrainConfig, model: &VaeNmf) -> ModuleOptimizer {
     let optim = adam(cfg.weight_decay);
     match cfg.decoder_steps {
         DecoderSteps::Adam => optim,
-        DecoderSteps::Sign => {
-            let sign = AdamConfig::new()
-                .with_beta_1(0.0)
-                .with_beta_2(0.0)
-                .with_epsilon(1e-8)
-                .with_weight_decay(Some(WeightDecayConfig::new(cfg.weight_decay as f32)))
-                .build();
-            optim.with_group(ParamGroup::from_ids(vec![model.decoder.id]), sign, None)
-        }
+        DecoderSteps::Sign => optim.with_group(
+            ParamGroup::from_ids(vec![model.decoder.id]),
+            fused_adam(0.0, 0.0, cfg.weight_decay),
+            None,
+        ),
     }
 }
 
