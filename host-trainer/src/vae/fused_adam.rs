@@ -13,6 +13,8 @@ use burn::prelude::*;
 use burn::tensor::TensorData;
 use rayon::prelude::*;
 
+use super::sampler::to_vec;
+
 /// Adam with coupled weight decay (`g + λθ`, as PyTorch's `Adam(weight_decay=λ)`).
 #[derive(Debug, Clone, Copy)]
 pub struct FusedAdam {
@@ -28,11 +30,6 @@ pub struct FusedAdam {
 
 /// Elements per parallel task: large enough that splitting pays off.
 const CHUNK: usize = 16 * 1024;
-
-fn into_values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    let data = t.into_data().convert::<f32>();
-    data.try_into_vec::<f32>().unwrap_or_default()
-}
 
 /// One step's constants.
 #[derive(Clone, Copy)]
@@ -103,14 +100,14 @@ impl Optimizer for FusedAdam {
     ) -> (Tensor<D>, Option<Self::State<D>>) {
         let device = tensor.device();
         let shape = tensor.shape();
-        let mut theta = into_values(tensor);
-        let g = into_values(grad);
+        let mut theta = to_vec(tensor);
+        let g = to_vec(grad);
         let n = theta.len();
         let (time, mut m, mut v) = match state {
             Some(s) => (
                 s.momentum.time + 1,
-                into_values(s.momentum.moment_1),
-                into_values(s.momentum.moment_2),
+                to_vec(s.momentum.moment_1),
+                to_vec(s.momentum.moment_2),
             ),
             None => (1, vec![0.0; n], vec![0.0; n]),
         };
@@ -190,7 +187,7 @@ mod tests {
                 let g = Tensor::<1>::from_data(TensorData::new(values(&mut rng, n, 1e-2), [n]), &device);
                 (a, sa) = burn_adam.step(1e-3, a, g.clone(), sa);
                 (b, sb) = fused.step(1e-3, b, g, sb);
-                let (va, vb) = (into_values(a.clone()), into_values(b.clone()));
+                let (va, vb) = (to_vec(a.clone()), to_vec(b.clone()));
                 let differing = va
                     .iter()
                     .zip(&vb)
@@ -203,7 +200,7 @@ mod tests {
             }
             let (sa, sb) = (sa.unwrap().momentum, sb.unwrap().momentum);
             assert_eq!(sa.time, sb.time);
-            assert_eq!(into_values(sa.moment_2), into_values(sb.moment_2));
+            assert_eq!(to_vec(sa.moment_2), to_vec(sb.moment_2));
         }
     }
 }

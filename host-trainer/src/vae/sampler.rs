@@ -81,13 +81,10 @@ pub fn sample_gamma(alpha: Tensor<2>, beta: Tensor<2>, boost: u32, rng: &mut Prn
 
 /// A tensor's values as `f32`.
 pub fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    let data = t.into_data();
-    match data.as_slice::<f32>() {
-        Ok(s) => s.to_vec(),
-        Err(_) => data
-            .convert::<f32>()
-            .as_slice::<f32>()
-            .map(<[f32]>::to_vec)
-            .unwrap_or_default(),
-    }
+    // `convert` is a no-op for f32 data; `try_into_vec` takes the buffer without a copy when
+    // it can.
+    t.into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .unwrap_or_default()
 }
