@@ -18,14 +18,30 @@ fn fail(message: String) -> ! {
     std::process::exit(1);
 }
 
+/// One f32 as a Rust expression: `{:?}` prints the shortest string that parses back to the
+/// same f32; recorded frames may hold NaN or ∞ (a dropped sample), which have no literal.
+fn literal(v: f32) -> String {
+    if v.is_nan() {
+        "f32::NAN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 {
+            "f32::INFINITY"
+        } else {
+            "f32::NEG_INFINITY"
+        }
+        .into()
+    } else {
+        format!("{v:?}")
+    }
+}
+
 /// A `[[f32; cols]; rows]` static holding `values` in their given order.
 fn matrix(name: &str, values: &[f32], rows: usize, cols: usize) -> String {
     let mut s = format!("pub static {name}: [[f32; {cols}]; {rows}] = [");
     for r in 0..rows {
         s.push('[');
-        for v in &values[r * cols..(r + 1) * cols] {
-            // `{:?}` prints the shortest string that parses back to the same f32.
-            let _ = write!(s, "{v:?},");
+        for &v in &values[r * cols..(r + 1) * cols] {
+            let _ = write!(s, "{},", literal(v));
         }
         s.push_str("],");
     }
@@ -35,8 +51,8 @@ fn matrix(name: &str, values: &[f32], rows: usize, cols: usize) -> String {
 
 fn vector(name: &str, values: &[f32]) -> String {
     let mut s = format!("pub static {name}: [f32; {}] = [", values.len());
-    for v in values {
-        let _ = write!(s, "{v:?},");
+    for &v in values {
+        let _ = write!(s, "{},", literal(v));
     }
     s.push_str("];\n");
     s

@@ -6,41 +6,22 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;
 use vaenmf_core::gamma::Prng;
-use vaenmf_core::{reconstruct, Dims, EncoderArrays, ModelBlob, ModelStorage, NnlsSolver};
+use vaenmf_core::{reconstruct, Dims, ModelBlob, ModelStorage, NnlsSolver};
 
 const M: usize = 10;
 const H: usize = 400;
 const R: usize = 4;
 
-fn uniform(rng: &mut Prng, n: usize, scale: f32) -> Vec<f32> {
-    (0..n).map(|_| scale * (rng.uniform() as f32 - 0.5)).collect()
-}
-
 fn paper_blob() -> ModelBlob {
-    let mut rng = Prng::new(1);
-    ModelBlob {
-        dims: Dims {
+    ModelBlob::random(
+        Dims {
             channels: M as u32,
             hidden1: H as u32,
             hidden2: H as u32,
             rank: R as u32,
         },
-        alpha0: 1.0,
-        floor: 1e-3,
-        input_offset: vec![0.0; M],
-        input_scale: vec![1.0; M],
-        encoder: Some(EncoderArrays {
-            layer1_weights: uniform(&mut rng, H * M, 0.6),
-            layer1_bias: uniform(&mut rng, H, 0.1),
-            layer2_weights: uniform(&mut rng, H * H, 0.1),
-            layer2_bias: uniform(&mut rng, H, 0.1),
-            alpha_head_weights: uniform(&mut rng, R * H, 0.1),
-            alpha_head_bias: uniform(&mut rng, R, 0.1),
-            beta_head_weights: uniform(&mut rng, R * H, 0.1),
-            beta_head_bias: uniform(&mut rng, R, 0.1),
-        }),
-        dictionary: uniform(&mut rng, M * R, 1.0).iter().map(|w| w.abs()).collect(),
-    }
+        1,
+    )
 }
 
 fn bench(c: &mut Criterion) {

@@ -34,6 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         input_scale: vec![1.0; M],
         encoder: None,
         dictionary: w,
+        channel_names: Vec::new(),
     };
     let bytes = blob.to_bytes()?;
     println!("NMF-only model blob: {} bytes, dims {:?}", bytes.len(), blob.dims);

@@ -8,8 +8,12 @@
 //! | payload   | [`BlobHeader`], then arrays as postcard sequences of `f32` (varint length, |
 //! |           | 4 bytes LE each): input offset, input scale, the eight encoder arrays when |
 //! |           | `hidden1, hidden2 > 0` (layer1 W, b, layer2 W, b, α-head W, b, β-head W, b; |
-//! |           | weights input-major, `in × out`), dictionary `W` (`m × r`, row-major)      |
+//! |           | weights input-major, `in × out`), dictionary `W` (`m × r`, row-major);     |
+//! |           | from version 2, channel names: a postcard sequence of UTF-8 strings, none  |
+//! |           | or one per channel                                                         |
 //! | checksum  | CRC-32 (ISO-HDLC) of preamble and payload, `u32` LE                        |
+//!
+//! Versions: 2 (written now) adds the channel names; 1 (no names) is still read.
 //!
 //! Decoding checks, in order: length of the preamble, magic, version, declared length
 //! (truncated / trailing bytes), checksum, payload structure, dimensions, then every value
@@ -22,8 +26,13 @@ use serde::{Deserialize, Serialize};
 
 /// First four bytes of every blob.
 pub const MAGIC: [u8; 4] = *b"VNMF";
-/// The format version this build writes and reads.
-pub const FORMAT_VERSION: u16 = 1;
+/// The format version this build writes (it reads every version from
+/// [`OLDEST_READABLE_VERSION`] to this one).
+pub const FORMAT_VERSION: u16 = 2;
+/// The oldest format version this build reads.
+pub const OLDEST_READABLE_VERSION: u16 = 1;
+/// Longest channel name, in bytes of UTF-8.
+pub const MAX_CHANNEL_NAME_LEN: usize = 64;
 /// Size of the fixed-width preamble.
 pub const PREAMBLE_LEN: usize = 10;
 /// Size of the trailing CRC-32.
@@ -51,8 +60,9 @@ pub struct BlobHeader {
     pub floor: f32,
 }
 
-/// Checks preamble, length and checksum; returns the header and the bytes of the arrays.
-fn open(bytes: &[u8]) -> Result<(BlobHeader, &[u8]), ModelError> {
+/// Checks preamble, length and checksum; returns the version, the header and the bytes of
+/// the arrays.
+fn open(bytes: &[u8]) -> Result<(u16, BlobHeader, &[u8]), ModelError> {
     let min = (PREAMBLE_LEN + CHECKSUM_LEN) as u32;
     let found = len_u32(bytes.len());
     if bytes.len() < 4 {
@@ -68,7 +78,7 @@ fn open(bytes: &[u8]) -> Result<(BlobHeader, &[u8]), ModelError> {
     }
     let (preamble, _) =
         postcard::take_from_bytes::<Preamble>(&bytes[..PREAMBLE_LEN]).map_err(|_| ModelError::Malformed)?;
-    if preamble.version != FORMAT_VERSION {
+    if !(OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&preamble.version) {
         return Err(ModelError::UnsupportedVersion {
             found: preamble.version,
             supported: FORMAT_VERSION,
@@ -94,13 +104,52 @@ fn open(bytes: &[u8]) -> Result<(BlobHeader, &[u8]), ModelError> {
     }
     let (header, arrays) =
         postcard::take_from_bytes::<BlobHeader>(&body[PREAMBLE_LEN..]).map_err(|_| ModelError::Malformed)?;
-    Ok((header, arrays))
+    Ok((preamble.version, header, arrays))
+}
+
+/// A channel name must be 1 ..= [`MAX_CHANNEL_NAME_LEN`] bytes without control characters.
+fn check_channel_name(channel: usize, name: &str) -> Result<(), ModelError> {
+    if name.is_empty() || name.len() > MAX_CHANNEL_NAME_LEN || name.chars().any(char::is_control) {
+        return Err(ModelError::InvalidChannelName {
+            channel: len_u32(channel),
+        });
+    }
+    Ok(())
+}
+
+/// Reads (version ≥ 2) the channel-name section without allocating, checks it, and calls
+/// `each` with every name in order.
+fn read_channel_names<'a>(
+    version: u16,
+    rest: &mut &'a [u8],
+    channels: u32,
+    mut each: impl FnMut(&'a str),
+) -> Result<(), ModelError> {
+    if version < 2 {
+        return Ok(());
+    }
+    let (count, mut tail) = postcard::take_from_bytes::<u32>(rest).map_err(|_| ModelError::Malformed)?;
+    if count != 0 && count != channels {
+        return Err(ModelError::DimensionMismatch {
+            field: Field::ChannelNames,
+            expected: channels,
+            found: count,
+        });
+    }
+    for channel in 0..count as usize {
+        let (name, after) = postcard::take_from_bytes::<&str>(tail).map_err(|_| ModelError::Malformed)?;
+        check_channel_name(channel, name)?;
+        each(name);
+        tail = after;
+    }
+    *rest = tail;
+    Ok(())
 }
 
 /// Reads the header of a blob after checking its preamble, length and checksum, without
 /// decoding any array: how a tool learns the dimensions before choosing buffers.
 pub fn peek_header(bytes: &[u8]) -> Result<BlobHeader, ModelError> {
-    open(bytes).map(|(header, _)| header)
+    open(bytes).map(|(_, header, _)| header)
 }
 
 /// Reads the next array's length prefix and checks it against `expected`.
@@ -208,7 +257,7 @@ impl<const M: usize, const H1: usize, const H2: usize, const R: usize> ModelStor
     /// On error the storage holds unspecified (but finite-length) data and no model is
     /// returned.
     pub fn decode(&mut self, bytes: &[u8]) -> Result<Model<'_, M, H1, H2, R>, ModelError> {
-        let (header, mut rest) = open(bytes)?;
+        let (version, header, mut rest) = open(bytes)?;
         header.dims.expect(&ModelParts::<M, H1, H2, R>::dims())?;
         let has_encoder = header.dims.has_encoder();
         read_array(&mut rest, Field::InputOffset, &mut self.input_offset)?;
@@ -244,6 +293,8 @@ impl<const M: usize, const H1: usize, const H2: usize, const R: usize> ModelStor
             read_array(&mut rest, Field::BetaHeadBias, &mut self.beta_head_bias)?;
         }
         read_array(&mut rest, Field::Dictionary, self.dictionary.as_flattened_mut())?;
+        // Names are for host tools; a device checks them and keeps none.
+        read_channel_names(version, &mut rest, header.dims.channels, |_| {})?;
         if !rest.is_empty() {
             return Err(ModelError::Malformed);
         }
@@ -286,6 +337,7 @@ pub use owned::{EncoderArrays, ModelBlob};
 mod owned {
     use super::*;
     use crate::model::ModelView;
+    use alloc::string::{String, ToString};
     use alloc::vec::Vec;
 
     /// Owned encoder arrays, flat; weights input-major (`in × out`, burn's `Linear` layout).
@@ -362,9 +414,57 @@ mod owned {
         pub encoder: Option<EncoderArrays>,
         /// Dictionary `W`, `m × r` row-major.
         pub dictionary: Vec<f32>,
+        /// Channel (muscle) names: none, or one per channel, each 1 ..=
+        /// [`MAX_CHANNEL_NAME_LEN`] bytes without control characters. Blobs of format
+        /// version 1 have none.
+        pub channel_names: Vec<String>,
     }
 
     impl ModelBlob {
+        /// A valid model of any dimensions with random values, deterministic per seed: for
+        /// benchmarks (inference cost does not depend on the values) and tests. Weights are
+        /// uniform in ±1/√inputs, biases in ±0.1, the dictionary in [0, 1); no offset, unit
+        /// scale, α₀ = 1, floor 10⁻³, no channel names.
+        pub fn random(dims: Dims, seed: u64) -> Self {
+            let mut rng = crate::gamma::Prng::new(seed);
+            let (m, h1, h2, r) = dims.sizes();
+            let mut uniform = |n: usize, lo: f32, hi: f32| -> Vec<f32> {
+                (0..n).map(|_| lo + (hi - lo) * rng.uniform() as f32).collect()
+            };
+            let mut dense = |inputs: usize, outputs: usize| {
+                let a = 1.0 / libm::sqrtf(inputs as f32);
+                (uniform(inputs * outputs, -a, a), uniform(outputs, -0.1, 0.1))
+            };
+            let encoder = dims.has_encoder().then(|| {
+                let (layer1_weights, layer1_bias) = dense(m, h1);
+                let (layer2_weights, layer2_bias) = dense(h1, h2);
+                let (alpha_head_weights, alpha_head_bias) = dense(h2, r);
+                let (beta_head_weights, beta_head_bias) = dense(h2, r);
+                EncoderArrays {
+                    layer1_weights,
+                    layer1_bias,
+                    layer2_weights,
+                    layer2_bias,
+                    alpha_head_weights,
+                    alpha_head_bias,
+                    beta_head_weights,
+                    beta_head_bias,
+                }
+            });
+            let mut rng = crate::gamma::Prng::new(seed ^ 0x5EED);
+            let dictionary = (0..m * r).map(|_| rng.uniform() as f32).collect();
+            Self {
+                dims,
+                alpha0: 1.0,
+                floor: 1e-3,
+                input_offset: alloc::vec![0.0; m],
+                input_scale: alloc::vec![1.0; m],
+                encoder,
+                dictionary,
+                channel_names: Vec::new(),
+            }
+        }
+
         fn view(&self) -> ModelView<'_> {
             ModelView {
                 dims: self.dims,
@@ -379,7 +479,19 @@ mod owned {
 
         /// Runs the same validation as [`Model::new_checked`] and blob decoding.
         pub fn validate(&self) -> Result<(), ModelError> {
-            self.view().validate()
+            self.view().validate()?;
+            let count = len_u32(self.channel_names.len());
+            if count != 0 && count != self.dims.channels {
+                return Err(ModelError::DimensionMismatch {
+                    field: Field::ChannelNames,
+                    expected: self.dims.channels,
+                    found: count,
+                });
+            }
+            for (channel, name) in self.channel_names.iter().enumerate() {
+                check_channel_name(channel, name)?;
+            }
+            Ok(())
         }
 
         /// Validates and encodes.
@@ -400,6 +512,7 @@ mod owned {
             for values in arrays {
                 out = postcard::to_extend(values, out).map_err(|_| ModelError::Malformed)?;
             }
+            out = postcard::to_extend(&self.channel_names, out).map_err(|_| ModelError::Malformed)?;
             let payload_len = u32::try_from(out.len() - PREAMBLE_LEN).map_err(|_| ModelError::Malformed)?;
             let preamble = Preamble {
                 magic: MAGIC,
@@ -414,7 +527,7 @@ mod owned {
 
         /// Decodes and validates a blob of any dimensions.
         pub fn from_bytes(bytes: &[u8]) -> Result<Self, ModelError> {
-            let (header, mut rest) = open(bytes)?;
+            let (version, header, mut rest) = open(bytes)?;
             let dims = header.dims;
             let mut next = |field: Field| -> Result<Vec<f32>, ModelError> {
                 let n = array_len(&mut rest, field, dims.len_of(field))?;
@@ -442,6 +555,10 @@ mod owned {
                 None
             };
             let dictionary = next(Field::Dictionary)?;
+            let mut channel_names = Vec::new();
+            read_channel_names(version, &mut rest, dims.channels, |name| {
+                channel_names.push(name.to_string())
+            })?;
             if !rest.is_empty() {
                 return Err(ModelError::Malformed);
             }
@@ -453,6 +570,7 @@ mod owned {
                 input_scale,
                 encoder,
                 dictionary,
+                channel_names,
             };
             blob.validate()?;
             Ok(blob)

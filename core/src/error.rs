@@ -40,6 +40,8 @@ pub enum Field {
     BetaHeadBias,
     /// Dictionary `W` (`m × r`, row-major: one row per channel).
     Dictionary,
+    /// Channel names (format version 2: none, or one per channel).
+    ChannelNames,
 }
 
 impl Field {
@@ -63,6 +65,7 @@ impl Field {
             Field::BetaHeadWeights => "beta_head.weights",
             Field::BetaHeadBias => "beta_head.bias",
             Field::Dictionary => "dictionary",
+            Field::ChannelNames => "channel_names",
         }
     }
 }
@@ -118,6 +121,12 @@ pub enum ModelError {
     },
     /// The payload is not valid postcard for this format version.
     Malformed,
+    /// A channel name is empty, longer than [`MAX_CHANNEL_NAME_LEN`](crate::blob::MAX_CHANNEL_NAME_LEN)
+    /// bytes, or holds a control character.
+    InvalidChannelName {
+        /// Channel (0-based).
+        channel: u32,
+    },
     /// An array holds NaN or ±∞.
     NonFinite {
         /// Which array.
@@ -178,6 +187,11 @@ impl fmt::Display for ModelError {
                 "model blob checksum mismatch (stored {stored:#010x}, computed {computed:#010x})"
             ),
             ModelError::Malformed => f.write_str("model blob payload is malformed"),
+            ModelError::InvalidChannelName { channel } => write!(
+                f,
+                "channel name {channel} is empty, longer than {} bytes or holds a control character",
+                crate::blob::MAX_CHANNEL_NAME_LEN
+            ),
             ModelError::NonFinite { field, index } => {
                 write!(f, "non-finite value in {field} at index {index}")
             }

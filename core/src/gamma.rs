@@ -140,6 +140,18 @@ impl Prng {
         }
     }
 
+    /// The generator's state, to save and continue the stream later with
+    /// [`Prng::from_state`] (e.g. a training checkpoint).
+    pub const fn state(&self) -> [u64; 4] {
+        self.s
+    }
+
+    /// Continues a stream from a saved [`Prng::state`]; `None` for the all-zero state, which
+    /// xoshiro256++ never reaches and cannot leave.
+    pub fn from_state(s: [u64; 4]) -> Option<Self> {
+        (s != [0; 4]).then_some(Self { s })
+    }
+
     /// Next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
         let s = &mut self.s;

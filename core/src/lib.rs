@@ -15,10 +15,13 @@
 //! - [`linalg`]: `W·z` and Lawson–Hanson NNLS for a fixed dictionary.
 //! - [`vaf`](mod@vaf): variance accounted for, batch and streaming.
 //! - [`tracker`]: [`SynergyTracker`], one frame in, activations and windowed VAF out.
+//! - `dynamic` (feature `alloc`): the same encoder on an owned `ModelBlob` whose dimensions
+//!   are known only at run time, bit-identical to the const-generic path (host tools).
 //!
 //! # Invariants
 //!
-//! - No heap (unless the `alloc` feature is on, and then only for `ModelBlob`), no
+//! - No heap (unless the `alloc` feature is on, and then only for `ModelBlob` and its
+//!   run-time-sized inference), no
 //!   recursion in inference, no `unsafe`.
 //! - No panics on any input: malformed blobs, wrong dimensions and non-finite frames are
 //!   errors ([`ModelError`], [`InputError`]). Array lengths are part of the types, so a
@@ -41,6 +44,8 @@
 extern crate alloc;
 
 pub mod blob;
+#[cfg(feature = "alloc")]
+pub mod dynamic;
 pub mod encoder;
 pub mod error;
 pub mod gamma;

@@ -154,7 +154,8 @@ impl Dims {
         self.hidden1 > 0 && self.hidden2 > 0
     }
 
-    /// Number of `f32` values the array `field` holds for these dimensions (0 for scalars).
+    /// Number of `f32` values the array `field` holds for these dimensions (0 for scalars and
+    /// the channel names).
     pub fn len_of(&self, field: Field) -> u64 {
         let (m, h1, h2, r) = (
             u64::from(self.channels),
@@ -176,7 +177,8 @@ impl Dims {
             | Field::Hidden2
             | Field::Rank
             | Field::Alpha0
-            | Field::Floor => 0,
+            | Field::Floor
+            | Field::ChannelNames => 0,
         }
     }
 

@@ -227,10 +227,12 @@ fn invalid_values_are_refused_at_encode_time() {
 /// could produce) is still caught by the value checks on decode.
 #[test]
 fn checksummed_but_invalid_values_are_rejected_on_decode() {
-    let blob = random_blob(14, 3, (0, 0), 2);
+    let mut blob = random_blob(14, 3, (0, 0), 2);
+    blob.channel_names.clear();
     let mut bytes = blob.to_bytes().unwrap();
-    // The dictionary is the last array: its final value sits just before the CRC.
-    let at = bytes.len() - 8;
+    // The dictionary is the last array: its final value sits just before the empty name list
+    // (one byte) and the CRC.
+    let at = bytes.len() - 9;
     bytes[at..at + 4].copy_from_slice(&(-1.0f32).to_le_bytes());
     let body_len = bytes.len() - 4;
     let crc = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC).checksum(&bytes[..body_len]);
@@ -303,4 +305,96 @@ mod fuzz {
             decode_both(&bytes);
         }
     }
+}
+
+/// Format version 1 (no channel names) still decodes: the firmware example's committed
+/// models were written by version 1.
+#[test]
+fn version_1_blobs_still_decode() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../firmware-example/model");
+    for (name, hidden) in [("nmf.vnmf", (0, 0)), ("default.vnmf", (32, 32))] {
+        let bytes = std::fs::read(dir.join(name)).unwrap();
+        assert_eq!(
+            u16::from_le_bytes([bytes[4], bytes[5]]),
+            1,
+            "{name} is a version-1 blob"
+        );
+        let blob = ModelBlob::from_bytes(&bytes).unwrap();
+        assert!(blob.channel_names.is_empty());
+        assert_eq!((blob.dims.hidden1, blob.dims.hidden2), hidden);
+        // Written again it becomes version 2 and reads back equal.
+        let again = blob.to_bytes().unwrap();
+        assert_eq!(u16::from_le_bytes([again[4], again[5]]), FORMAT_VERSION);
+        assert_eq!(ModelBlob::from_bytes(&again).unwrap(), blob);
+    }
+    let bytes = std::fs::read(dir.join("nmf.vnmf")).unwrap();
+    assert!(ModelStorage::<12, 0, 0, 4>::new().decode(&bytes).is_ok());
+}
+
+#[test]
+fn channel_names_round_trip_and_are_checked() {
+    let blob = random_blob(14, 3, (4, 5), 2);
+    assert_eq!(blob.channel_names, ["muscle 0", "muscle 1", "muscle 2"]);
+    let bytes = blob.to_bytes().unwrap();
+    assert_eq!(
+        ModelBlob::from_bytes(&bytes).unwrap().channel_names,
+        blob.channel_names
+    );
+    assert!(ModelStorage::<3, 4, 5, 2>::new().decode(&bytes).is_ok());
+
+    let mut unnamed = blob.clone();
+    unnamed.channel_names.clear();
+    let decoded = ModelBlob::from_bytes(&unnamed.to_bytes().unwrap()).unwrap();
+    assert!(decoded.channel_names.is_empty());
+
+    let mut short = blob.clone();
+    short.channel_names.pop();
+    assert_eq!(
+        short.to_bytes().unwrap_err(),
+        ModelError::DimensionMismatch {
+            field: vaenmf_core::Field::ChannelNames,
+            expected: 3,
+            found: 2
+        }
+    );
+    for bad in [
+        "",
+        "tab\there",
+        &"x".repeat(vaenmf_core::blob::MAX_CHANNEL_NAME_LEN + 1),
+    ] {
+        let mut named = blob.clone();
+        named.channel_names[1] = bad.to_string();
+        assert_eq!(
+            named.to_bytes().unwrap_err(),
+            ModelError::InvalidChannelName { channel: 1 },
+            "{bad:?}"
+        );
+    }
+    // Multi-byte UTF-8 up to the byte limit is fine.
+    let mut unicode = blob.clone();
+    unicode.channel_names[0] = "μ".repeat(vaenmf_core::blob::MAX_CHANNEL_NAME_LEN / 2);
+    assert_eq!(
+        ModelBlob::from_bytes(&unicode.to_bytes().unwrap()).unwrap(),
+        unicode
+    );
+}
+
+/// A checksummed blob with a control character in a name is rejected by both decoders.
+#[test]
+fn checksummed_but_invalid_names_are_rejected_on_decode() {
+    let blob = random_blob(15, 3, (0, 0), 2);
+    let mut bytes = blob.to_bytes().unwrap();
+    // The last name's last byte sits just before the CRC.
+    let at = bytes.len() - 5;
+    assert_eq!(bytes[at], b'2');
+    bytes[at] = 0x07;
+    let body_len = bytes.len() - 4;
+    let crc = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC).checksum(&bytes[..body_len]);
+    bytes[body_len..].copy_from_slice(&crc.to_le_bytes());
+    let expected = ModelError::InvalidChannelName { channel: 2 };
+    assert_eq!(ModelBlob::from_bytes(&bytes).unwrap_err(), expected);
+    assert_eq!(
+        ModelStorage::<3, 0, 0, 2>::new().decode(&bytes).unwrap_err(),
+        expected
+    );
 }

@@ -19,10 +19,8 @@ const REPEATS: usize = 7;
 
 fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let base = std::env::var_os("VAENMF_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("../shared/data"));
-    let path = base.join("gait120-sts/V_matrix.npy");
+    // The project's bundled copy (data/gait120-sts/README.md).
+    let path = root.join("data/gait120-sts/V_matrix.npy");
     let x = load(
         &path,
         &LoadOptions {
@@ -30,7 +28,7 @@ fn main() {
             ..Default::default()
         },
     )
-    .unwrap_or_else(|e| panic!("{e:#} (set VAENMF_SHARED_DATA)"));
+    .unwrap_or_else(|e| panic!("{e:#}"));
     let cfg = NmfConfig {
         rank: RANK,
         loss: NmfLoss::Frobenius,
@@ -40,7 +38,9 @@ fn main() {
         tol: 0.0,
         restarts: 1,
         seed: 0,
-    };
+    }
+    .check()
+    .expect("valid settings");
     let mut best = f64::INFINITY;
     let mut vaf = 0.0;
     for _ in 0..REPEATS {

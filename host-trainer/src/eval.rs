@@ -96,41 +96,56 @@ pub fn fit_metrics(x: &EmgMatrix, xhat: &[f32]) -> Result<Fit> {
     })
 }
 
-/// Mean cosine between Hungarian-matched columns of two dictionaries with the same channels
-/// (columns normalised; `min(r₁, r₂)` pairs).
-pub fn similarity(estimate: &Synergies, truth: &Synergies) -> Result<f64> {
-    if estimate.channels != truth.channels {
+/// Columns scaled to unit L2 norm (a silent column stays zero), one vector per synergy.
+pub fn unit_columns(s: &Synergies) -> Vec<Vec<f64>> {
+    (0..s.rank)
+        .map(|k| {
+            let col: Vec<f64> = s.column(k).into_iter().map(f64::from).collect();
+            let norm = col.iter().map(|v| v * v).sum::<f64>().sqrt();
+            col.into_iter()
+                .map(|v| if norm > 0.0 { v / norm } else { 0.0 })
+                .collect()
+        })
+        .collect()
+}
+
+/// Hungarian assignment of `estimate`'s columns to `reference`'s maximising the summed
+/// cosine: `(estimate column, reference column, cosine)` for `min(r₁, r₂)` pairs, in
+/// estimate-column order.
+pub fn match_columns(estimate: &Synergies, reference: &Synergies) -> Result<Vec<(usize, usize, f64)>> {
+    if estimate.channels != reference.channels {
         bail!(
-            "cannot compare synergies over {} channels with a truth over {} channels",
+            "cannot compare synergies over {} channels with synergies over {} channels",
             estimate.channels,
-            truth.channels
+            reference.channels
         );
     }
-    let unit = |s: &Synergies| -> Vec<Vec<f64>> {
-        (0..s.rank)
-            .map(|k| {
-                let col: Vec<f64> = s.column(k).into_iter().map(f64::from).collect();
-                let norm = col.iter().map(|v| v * v).sum::<f64>().sqrt();
-                col.into_iter()
-                    .map(|v| if norm > 0.0 { v / norm } else { 0.0 })
-                    .collect()
-            })
-            .collect()
-    };
-    let (a, b) = (unit(estimate), unit(truth));
-    // kuhn_munkres needs rows ≤ columns and integer weights: cosines scaled to 1e9.
-    let (small, large) = if a.len() <= b.len() { (&a, &b) } else { (&b, &a) };
+    let (a, b) = (unit_columns(estimate), unit_columns(reference));
     let cos = |u: &[f64], v: &[f64]| u.iter().zip(v).map(|(x, y)| x * y).sum::<f64>();
+    // kuhn_munkres needs rows ≤ columns and integer weights: cosines scaled to 1e9.
+    let swapped = a.len() > b.len();
+    let (small, large) = if swapped { (&b, &a) } else { (&a, &b) };
     let weights = Matrix::from_fn(small.len(), large.len(), |(i, j)| {
         (cos(&small[i], &large[j]) * 1e9).round() as i64
     });
     let (_, assignment) = kuhn_munkres(&weights);
-    let total: f64 = assignment
+    let mut pairs: Vec<(usize, usize, f64)> = assignment
         .iter()
         .enumerate()
-        .map(|(i, &j)| cos(&small[i], &large[j]))
-        .sum();
-    Ok(total / small.len() as f64)
+        .map(|(i, &j)| {
+            let (e, r) = if swapped { (j, i) } else { (i, j) };
+            (e, r, cos(&a[e], &b[r]))
+        })
+        .collect();
+    pairs.sort_by_key(|p| p.0);
+    Ok(pairs)
+}
+
+/// Mean cosine between Hungarian-matched columns of two dictionaries with the same channels
+/// (columns normalised; `min(r₁, r₂)` pairs).
+pub fn similarity(estimate: &Synergies, truth: &Synergies) -> Result<f64> {
+    let pairs = match_columns(estimate, truth)?;
+    Ok(pairs.iter().map(|p| p.2).sum::<f64>() / pairs.len() as f64)
 }
 
 /// One point of a VAF-versus-rank curve.

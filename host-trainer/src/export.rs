@@ -1,4 +1,5 @@
-//! Model blobs: build from a fit, write atomically, read back, describe.
+//! Model blobs: build from a fit, read back, describe. (Runs write them with their other
+//! outputs: [`crate::pipeline::RunResult::write`].)
 
 use std::path::Path;
 
@@ -6,7 +7,6 @@ use anyhow::{anyhow, Context, Result};
 use vaenmf_core::{Dims, EncoderArrays, ModelBlob};
 
 use crate::eval::Synergies;
-use crate::output::write_atomic;
 
 /// Floor added to the heads' softplus; stored in the blob (unused by NMF-only models).
 pub const DEFAULT_FLOOR: f32 = 1e-3;
@@ -26,16 +26,8 @@ pub fn nmf_blob(synergies: &Synergies, input_scale: &[f32]) -> ModelBlob {
         input_scale: input_scale.to_vec(),
         encoder: None,
         dictionary: synergies.w.clone(),
+        channel_names: Vec::new(),
     }
-}
-
-/// Validates, encodes and writes a blob atomically.
-pub fn write_blob(path: &Path, blob: &ModelBlob) -> Result<usize> {
-    let bytes = blob
-        .to_bytes()
-        .map_err(|e| anyhow!("{}: refusing to write an invalid model: {e}", path.display()))?;
-    write_atomic(path, &bytes)?;
-    Ok(bytes.len())
 }
 
 /// Reads and validates a blob.
@@ -59,8 +51,8 @@ fn stats(v: &[f32]) -> String {
     format!("{} values in [{min:.4}, {max:.4}]", v.len())
 }
 
-/// Human-readable description of a blob (`vaenmf inspect`).
-pub fn describe(blob: &ModelBlob, bytes: usize) -> String {
+/// Human-readable description of a blob (`vaenmf inspect`); `bytes` are the file's.
+pub fn describe(blob: &ModelBlob, bytes: &[u8]) -> String {
     let d = blob.dims;
     let mut s = String::new();
     let kind = if blob.encoder.is_some() {
@@ -69,10 +61,8 @@ pub fn describe(blob: &ModelBlob, bytes: usize) -> String {
         "NMF (dictionary only; activations by NNLS)"
     };
     s += &format!("model: {kind}\n");
-    s += &format!(
-        "format version {}, {bytes} bytes\n",
-        vaenmf_core::blob::FORMAT_VERSION
-    );
+    let version = bytes.get(4..6).map_or(0, |v| u16::from_le_bytes([v[0], v[1]]));
+    s += &format!("format version {version}, {} bytes\n", bytes.len());
     s += &format!(
         "channels {}, rank {}, hidden {}×{}\n",
         d.channels, d.rank, d.hidden1, d.hidden2
@@ -98,10 +88,22 @@ pub fn describe(blob: &ModelBlob, bytes: usize) -> String {
             d.encoder_macs()
         );
     }
-    s += "dictionary W (rows = channels, columns = synergies):\n";
-    for row in blob.dictionary.chunks_exact(d.rank as usize) {
+    let names = if blob.channel_names.is_empty() {
+        crate::output::numbered("ch", d.channels as usize)
+    } else {
+        blob.channel_names.clone()
+    };
+    let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+    s += "dictionary W as stored (rows = channels, columns = synergies):\n";
+    for (name, row) in names.iter().zip(blob.dictionary.chunks_exact(d.rank as usize)) {
         let cells: Vec<String> = row.iter().map(|v| format!("{v:7.4}")).collect();
-        s += &format!("  {}\n", cells.join(" "));
+        s += &format!("  {name:>width$} {}\n", cells.join(" "));
+    }
+    let unit = crate::arrange::normalize(&blob_synergies(blob), &[]).synergies;
+    s += "synergies with unit L2 norm (columns):\n";
+    for (name, row) in names.iter().zip(unit.w.chunks_exact(d.rank as usize)) {
+        let cells: Vec<String> = row.iter().map(|v| format!("{v:7.4}")).collect();
+        s += &format!("  {name:>width$} {}\n", cells.join(" "));
     }
     s
 }

@@ -2,15 +2,23 @@
 //! turns raw EMG into envelopes, extracts synergies (NMF baselines), evaluates them as the
 //! synergy literature does, plots, and writes model blobs in the core's one format.
 //!
-//! Layers: [`data`] (matrices, loaders, envelopes, synthetic data) → [`nmf`] (extraction) →
-//! [`eval`] (VAF, NNLS refit, similarity, rank) → [`export`] / [`plots`] / [`output`]
-//! (files, always written atomically) → [`cli`] (the `vaenmf` binary).
+//! Layers: [`data`] (matrices, loaders, envelopes, synthetic data, [`data::prepare`]) →
+//! [`nmf`] and [`vae`] (extraction, with settings checked once by [`params`]) → [`eval`]
+//! (VAF, NNLS refit, similarity, rank) and [`arrange`] (synergy order and unit-norm scale) →
+//! [`export`] / [`report`] / [`plots`] / [`output`] (files, written together and atomically).
+//! [`pipeline`] strings these together for training and evaluation; [`cli`] (the `vaenmf`
+//! binary) only parses arguments, calls it and prints.
 
+pub mod arrange;
+pub mod choice;
 pub mod cli;
 pub mod data;
 pub mod eval;
 pub mod export;
 pub mod nmf;
 pub mod output;
+pub mod params;
+pub mod pipeline;
 pub mod plots;
+pub mod report;
 pub mod vae;

@@ -9,7 +9,15 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    let cli = vaenmf_trainer::cli::Cli::parse();
+    let cli = match vaenmf_trainer::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version go to stdout with success; a bad command line is an error
+            // like any other bad input: message on stderr, exit status 1.
+            let _ = e.print();
+            std::process::exit(if e.use_stderr() { 1 } else { 0 });
+        }
+    };
     if let Err(e) = vaenmf_trainer::cli::run(cli) {
         // One line: the error and its context chain.
         eprintln!("error: {e:#}");

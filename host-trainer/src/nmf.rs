@@ -16,6 +16,7 @@ use vaenmf_core::gamma::Prng;
 use wide::f32x8;
 
 use crate::data::EmgMatrix;
+use crate::params::{self, Checked, ParamError};
 
 /// Divergence minimised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -28,7 +29,7 @@ pub enum NmfLoss {
 }
 
 /// Initialisation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum NmfInit {
     /// Nonnegative double SVD (Boutsidis & Gallopoulos 2008); zeros stay zero.
@@ -64,6 +65,32 @@ pub struct NmfConfig {
     pub seed: u64,
 }
 
+/// Settings that passed [`NmfConfig::check`].
+pub type NmfParams = Checked<NmfConfig>;
+
+/// Largest rank: the core's NNLS (used for refits and on the device) has the rank as a const
+/// generic, instantiated for 1 ..= 16.
+pub const MAX_RANK: usize = 16;
+
+impl NmfConfig {
+    /// Checks every setting once: rank 1 ..= 16, at least one iteration and one run, a
+    /// finite tolerance and sparsity ≥ 0.
+    pub fn check(self) -> Result<NmfParams, ParamError> {
+        if !(1..=MAX_RANK).contains(&self.rank) {
+            return Err(ParamError::new(
+                "rank",
+                self.rank,
+                format!("between 1 and {MAX_RANK}"),
+            ));
+        }
+        params::at_least("iterations", self.iterations, 1)?;
+        params::at_least("restarts", self.restarts, 1)?;
+        params::nonnegative("tol", self.tol)?;
+        params::nonnegative("sparsity", f64::from(self.sparsity))?;
+        Ok(Checked::new_unchecked(self))
+    }
+}
+
 /// A factorisation.
 #[derive(Debug, Clone)]
 pub struct NmfFit {
@@ -82,11 +109,8 @@ pub struct NmfFit {
 const EPS: f32 = 1e-12;
 
 /// Fits NMF to nonnegative `x`.
-pub fn fit(x: &EmgMatrix, cfg: &NmfConfig, mut progress: impl FnMut(usize, usize)) -> Result<NmfFit> {
+pub fn fit(x: &EmgMatrix, cfg: &NmfParams, mut progress: impl FnMut(usize, usize)) -> Result<NmfFit> {
     let (n, m, r) = (x.frames, x.channels, cfg.rank);
-    if r == 0 || r > 16 {
-        bail!("rank must be between 1 and 16, got {r}");
-    }
     if r >= m.min(n) {
         bail!(
             "rank {r} must be smaller than min(channels, frames) = {}",
@@ -103,7 +127,7 @@ pub fn fit(x: &EmgMatrix, cfg: &NmfConfig, mut progress: impl FnMut(usize, usize
     }
     let mut best: Option<NmfFit> = None;
     let mut objectives = Vec::new();
-    for run in 0..cfg.restarts.max(1) {
+    for run in 0..cfg.restarts {
         let init = if run == 0 { cfg.init } else { NmfInit::Random };
         let (mut w, mut z) = initialize(x, r, init, cfg.seed.wrapping_add(run as u64));
         let (iterations, objective) = run_mu(x, &mut w, &mut z, cfg, |it| progress(run, it));
@@ -623,4 +647,20 @@ fn flush<const R: usize>(total: &mut [[f64; R]], lanes: &mut [[Lanes; R]]) {
             row[k] = Lanes::ZERO;
         }
     }
+}
+
+impl crate::choice::Choice for NmfInit {
+    const CHOICES: &'static [(&'static str, &'static str, Self)] = &[
+        (
+            "nndsvd",
+            "nonnegative double SVD; zeros stay zero",
+            NmfInit::Nndsvd,
+        ),
+        (
+            "nndsvda",
+            "NNDSVD with zeros replaced by the data mean",
+            NmfInit::Nndsvda,
+        ),
+        ("random", "scaled absolute Gaussian values", NmfInit::Random),
+    ];
 }

@@ -1,5 +1,9 @@
 //! Output files, always written atomically: a temporary file in the target folder, synced,
 //! then renamed over the target. A failed run never leaves a half-written file.
+//!
+//! A command that writes several files (model, report, plots) stages them all in an
+//! [`OutputSet`] and moves them into place only when every one was written: a run that fails
+//! half-way leaves none of its outputs behind.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -29,31 +33,70 @@ fn publish(tmp: tempfile::NamedTempFile, path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Writes `bytes` to `path` atomically.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = parent_dir(path)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(&dir)
-        .with_context(|| format!("{}: cannot create a temporary file", dir.display()))?;
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.as_file().sync_all())
-        .with_context(|| format!("{}: write failed", path.display()))?;
-    publish(tmp, path)
+/// Files written to temporary names beside their targets, moved into place together by
+/// [`OutputSet::commit`]. Dropped without a commit, it deletes them all.
+#[derive(Default)]
+pub struct OutputSet {
+    staged: Vec<(tempfile::NamedTempFile, PathBuf)>,
 }
 
-/// Lets `draw` write a file at a temporary path with the same extension (for writers that
-/// pick the format from the name), then moves it to `path`.
-pub fn write_atomic_with(path: &Path, draw: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
-    let dir = parent_dir(path)?;
-    let suffix = path
-        .extension()
-        .map(|e| format!(".{}", e.to_string_lossy()))
-        .unwrap_or_default();
-    let tmp = tempfile::Builder::new()
-        .suffix(&suffix)
-        .tempfile_in(&dir)
-        .with_context(|| format!("{}: cannot create a temporary file", dir.display()))?;
-    draw(tmp.path())?;
-    publish(tmp, path)
+impl OutputSet {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Stages `bytes` for `path`.
+    pub fn add(&mut self, path: &Path, bytes: &[u8]) -> Result<()> {
+        self.add_with(path, |tmp| {
+            let mut file =
+                std::fs::File::create(tmp).with_context(|| format!("{}: cannot write", path.display()))?;
+            file.write_all(bytes)
+                .and_then(|()| file.sync_all())
+                .with_context(|| format!("{}: write failed", path.display()))
+        })
+    }
+
+    /// Lets `draw` write the file for `path` at a temporary path with the same extension (for
+    /// writers that pick the format from the name), and stages it.
+    pub fn add_with(&mut self, path: &Path, draw: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+        if self.staged.iter().any(|(_, p)| p == path) {
+            anyhow::bail!("{}: named twice among this run's outputs", path.display());
+        }
+        let dir = parent_dir(path)?;
+        let suffix = path
+            .extension()
+            .map(|e| format!(".{}", e.to_string_lossy()))
+            .unwrap_or_default();
+        let tmp = tempfile::Builder::new()
+            .prefix(".vaenmf-")
+            .suffix(&suffix)
+            .tempfile_in(&dir)
+            .with_context(|| format!("{}: cannot create a temporary file", dir.display()))?;
+        draw(tmp.path())?;
+        self.staged.push((tmp, path.to_path_buf()));
+        Ok(())
+    }
+
+    /// The files staged so far (their final paths).
+    pub fn paths(&self) -> impl Iterator<Item = &Path> {
+        self.staged.iter().map(|(_, p)| p.as_path())
+    }
+
+    /// Moves every staged file into place.
+    pub fn commit(self) -> Result<()> {
+        for (tmp, path) in self.staged {
+            publish(tmp, &path)?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes `bytes` to `path` atomically.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut set = OutputSet::new();
+    set.add(path, bytes)?;
+    set.commit()
 }
 
 /// CSV text with a header row; `values` row-major with `header.len()` columns.

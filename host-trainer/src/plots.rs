@@ -1,5 +1,7 @@
-//! Figures (SVG and PNG): synergy weights per muscle, original versus reconstructed
-//! envelopes with each channel's VAF (as the paper's Fig. 2), and VAF versus rank.
+//! Figures (SVG and PNG): synergy weights per muscle, activations over time, original versus
+//! reconstructed envelopes with each channel's VAF (as the paper's Fig. 2), and VAF versus
+//! rank. Every file is staged in an [`OutputSet`], moved into place with the run's other
+//! outputs.
 
 use std::path::Path;
 use std::sync::OnceLock;
@@ -10,7 +12,7 @@ use plotters::prelude::*;
 
 use crate::data::EmgMatrix;
 use crate::eval::{RankPoint, Synergies, RANK_GLOBAL_VAF};
-use crate::output::{write_atomic, write_atomic_with};
+use crate::output::OutputSet;
 
 const FONT_PATHS: [&str; 4] = [
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
@@ -50,9 +52,9 @@ fn err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
 }
 
 /// Renders with `$draw` (a function generic over the backend) to `<dir>/<stem>.svg` and
-/// `<dir>/<stem>.png`, atomically; returns the two paths.
+/// `<dir>/<stem>.png`, staged in `$set`; returns the two paths.
 macro_rules! render {
-    ($dir:expr, $stem:expr, $size:expr, $draw:expr) => {{
+    ($set:expr, $dir:expr, $stem:expr, $size:expr, $draw:expr) => {{
         ensure_font()?;
         let svg_path = $dir.join(format!("{}.svg", $stem));
         let mut svg = String::new();
@@ -61,9 +63,9 @@ macro_rules! render {
             $draw(&root)?;
             root.present().map_err(err)?;
         }
-        write_atomic(&svg_path, svg.as_bytes())?;
+        $set.add(&svg_path, svg.as_bytes())?;
         let png_path = $dir.join(format!("{}.png", $stem));
-        write_atomic_with(&png_path, |tmp| {
+        $set.add_with(&png_path, |tmp| {
             let root = BitMapBackend::new(tmp, $size).into_drawing_area();
             $draw(&root)?;
             root.present().map_err(err)
@@ -79,10 +81,11 @@ fn draw_synergies<DB: DrawingBackend>(
 ) -> Result<()> {
     root.fill(&WHITE).map_err(err)?;
     let panels = root.split_evenly((s.rank, 1));
+    // One scale for every panel, so weights compare across synergies.
     let top = s.w.iter().copied().fold(0.0f32, f32::max).max(1e-6) * 1.1;
     for (k, panel) in panels.iter().enumerate() {
         let mut chart = ChartBuilder::on(panel)
-            .caption(format!("synergy {}", k + 1), ("sans-serif", 16))
+            .caption(format!("synergy {} (unit L2 norm)", k + 1), ("sans-serif", 16))
             .margin(6)
             .x_label_area_size(24)
             .y_label_area_size(40)
@@ -123,17 +126,25 @@ fn draw_reconstruction<DB: DrawingBackend>(
     let cols = if x.channels > 6 { 2 } else { 1 };
     let rows = x.channels.div_ceil(cols);
     let panels = root.split_evenly((rows, cols));
-    let shown = x.frames.min(1000);
+    let shown = x.frames.min(SHOWN_FRAMES);
+    // Shared axes: every channel on the same time and amplitude scale.
+    let top = x.data[..shown * x.channels]
+        .iter()
+        .chain(&xhat[..shown * x.channels])
+        .copied()
+        .fold(0.0f32, f32::max)
+        .max(1e-6)
+        * 1.05;
     for (c, panel) in panels.iter().enumerate().take(x.channels) {
         let orig: Vec<f32> = (0..shown).map(|f| x.data[f * x.channels + c]).collect();
         let rec: Vec<f32> = (0..shown).map(|f| xhat[f * x.channels + c]).collect();
-        let top = orig.iter().chain(&rec).copied().fold(0.0f32, f32::max).max(1e-6) * 1.05;
         let mut chart = ChartBuilder::on(panel)
             .caption(
                 format!("{}  VAF = {:.3}", names[c], vaf_per_channel[c]),
                 ("sans-serif", 14),
             )
             .margin(4)
+            .margin_right(24)
             .x_label_area_size(18)
             .y_label_area_size(36)
             .build_cartesian_2d(0..shown, 0f32..top)
@@ -174,6 +185,40 @@ fn draw_reconstruction<DB: DrawingBackend>(
     Ok(())
 }
 
+fn draw_activations<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, z: &[f32], rank: usize) -> Result<()> {
+    root.fill(&WHITE).map_err(err)?;
+    let frames = z.len() / rank.max(1);
+    let shown = frames.min(SHOWN_FRAMES);
+    let top = z[..shown * rank].iter().copied().fold(0.0f32, f32::max).max(1e-6) * 1.05;
+    let panels = root.split_evenly((rank, 1));
+    for (k, panel) in panels.iter().enumerate() {
+        let mut chart = ChartBuilder::on(panel)
+            .caption(
+                format!("activation {} (units of the unit-norm synergy)", k + 1),
+                ("sans-serif", 14),
+            )
+            .margin(4)
+            .margin_right(24)
+            .x_label_area_size(18)
+            .y_label_area_size(40)
+            .build_cartesian_2d(0..shown, 0f32..top)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_labels(5)
+            .y_labels(3)
+            .draw()
+            .map_err(err)?;
+        chart
+            .draw_series(LineSeries::new(
+                (0..shown).map(|f| (f, z[f * rank + k])),
+                Palette99::pick(k).stroke_width(2),
+            ))
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
 fn draw_rank_curve<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, curve: &[RankPoint]) -> Result<()> {
     root.fill(&WHITE).map_err(err)?;
     let max_rank = curve.iter().map(|p| p.rank).max().unwrap_or(1);
@@ -188,18 +233,26 @@ fn draw_rank_curve<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, curve: &[R
         .margin(10)
         .x_label_area_size(30)
         .y_label_area_size(50)
-        .build_cartesian_2d(0.5f64..max_rank as f64 + 0.5, low..1.0f64)
+        // An integer axis: ticks only at whole ranks.
+        .build_cartesian_2d(0..max_rank + 1, low..1.0f64)
         .map_err(err)?;
     chart
         .configure_mesh()
         .x_desc("rank")
         .y_desc("VAF")
-        .x_labels(max_rank)
+        .x_labels(max_rank + 2)
+        .x_label_formatter(&|r| {
+            if (1..=max_rank).contains(r) {
+                r.to_string()
+            } else {
+                String::new()
+            }
+        })
         .draw()
         .map_err(err)?;
     chart
         .draw_series(LineSeries::new(
-            curve.iter().map(|p| (p.rank as f64, p.vaf)),
+            curve.iter().map(|p| (p.rank, p.vaf)),
             BLUE.stroke_width(2),
         ))
         .map_err(err)?
@@ -207,7 +260,7 @@ fn draw_rank_curve<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, curve: &[R
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
     chart
         .draw_series(LineSeries::new(
-            curve.iter().map(|p| (p.rank as f64, p.min_channel_vaf)),
+            curve.iter().map(|p| (p.rank, p.min_channel_vaf)),
             GREEN.stroke_width(2),
         ))
         .map_err(err)?
@@ -215,7 +268,7 @@ fn draw_rank_curve<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, curve: &[R
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], GREEN));
     chart
         .draw_series(LineSeries::new(
-            [(0.5, RANK_GLOBAL_VAF), (max_rank as f64 + 0.5, RANK_GLOBAL_VAF)],
+            [(0, RANK_GLOBAL_VAF), (max_rank + 1, RANK_GLOBAL_VAF)],
             BLACK.mix(0.4),
         ))
         .map_err(err)?;
@@ -229,19 +282,42 @@ fn draw_rank_curve<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, curve: &[R
     Ok(())
 }
 
-/// Synergy weights per muscle, one bar chart per synergy.
-pub fn synergies(dir: &Path, s: &Synergies, names: &[String]) -> Result<Vec<std::path::PathBuf>> {
+/// Frames shown in the time plots.
+pub const SHOWN_FRAMES: usize = 1000;
+
+/// Synergy weights per muscle, one bar chart per synergy, on one scale.
+pub fn synergies(
+    set: &mut OutputSet,
+    dir: &Path,
+    s: &Synergies,
+    names: &[String],
+) -> Result<Vec<std::path::PathBuf>> {
     if names.len() != s.channels {
         bail!("{} channel names for {} channels", names.len(), s.channels);
     }
     let height = 160 * s.rank as u32 + 40;
-    render!(dir, "synergies", (900, height), |root| draw_synergies(
+    render!(set, dir, "synergies", (900, height), |root| draw_synergies(
         root, s, names
     ))
 }
 
-/// Original versus reconstructed envelope per channel (first 1000 frames), with VAF.
+/// Activations over time (first [`SHOWN_FRAMES`] frames), one panel per synergy on one scale:
+/// the left half of the paper's Fig. 2, next to [`reconstruction`].
+pub fn activations(
+    set: &mut OutputSet,
+    dir: &Path,
+    z: &[f32],
+    rank: usize,
+) -> Result<Vec<std::path::PathBuf>> {
+    render!(set, dir, "activations", (900, 120 * rank as u32 + 40), |root| {
+        draw_activations(root, z, rank)
+    })
+}
+
+/// Original versus reconstructed envelope per channel (first [`SHOWN_FRAMES`] frames, every
+/// channel on the same axes), with each channel's VAF.
 pub fn reconstruction(
+    set: &mut OutputSet,
     dir: &Path,
     stem: &str,
     x: &EmgMatrix,
@@ -250,16 +326,12 @@ pub fn reconstruction(
     names: &[String],
 ) -> Result<Vec<std::path::PathBuf>> {
     let rows = x.channels.div_ceil(if x.channels > 6 { 2 } else { 1 }) as u32;
-    render!(dir, stem, (1200, 140 * rows + 40), |root| draw_reconstruction(
-        root,
-        x,
-        xhat,
-        vaf_per_channel,
-        names
-    ))
+    render!(set, dir, stem, (1200, 140 * rows + 40), |root| {
+        draw_reconstruction(root, x, xhat, vaf_per_channel, names)
+    })
 }
 
 /// VAF and lowest channel VAF versus rank, with the 0.90 threshold.
-pub fn rank_curve(dir: &Path, curve: &[RankPoint]) -> Result<Vec<std::path::PathBuf>> {
-    render!(dir, "rank", (800, 500), |root| draw_rank_curve(root, curve))
+pub fn rank_curve(set: &mut OutputSet, dir: &Path, curve: &[RankPoint]) -> Result<Vec<std::path::PathBuf>> {
+    render!(set, dir, "rank", (800, 500), |root| draw_rank_curve(root, curve))
 }

@@ -112,7 +112,12 @@ fn rank_too_large() {
         &["--rank", "3"],
         "--rank 3 must be at least 1 and below min(channels, frames) = 3",
     );
-    train_fails(dir.path(), &data, &["--rank", "0"], "--rank 0 must be at least 1");
+    train_fails(
+        dir.path(),
+        &data,
+        &["--rank", "0"],
+        "invalid --rank 0: must be between 1 and 16",
+    );
 }
 
 #[test]

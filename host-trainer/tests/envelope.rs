@@ -112,7 +112,7 @@ fn envelope_recovers_slow_modulation_without_delay() {
             (amp(t) * (2.0 * std::f64::consts::PI * 100.0 * t).sin() + 0.3) as f32
         })
         .collect();
-    let (env, log) = envelope(&raw_matrix(vec![raw]), &EnvelopeConfig::new(fs)).unwrap();
+    let (env, log) = envelope(&raw_matrix(vec![raw]), &EnvelopeConfig::new(fs).check().unwrap()).unwrap();
     assert!(log.skipped.is_empty());
     assert_eq!(env.frames, n);
     // The mean of a rectified unit sine sampled 10 times per period (2/π in continuous time).
@@ -142,13 +142,17 @@ fn envelope_recovers_slow_modulation_without_delay() {
 fn band_edges_above_nyquist_are_skipped_and_reported() {
     let fs = 200.0; // Nyquist 100 Hz: the 450 Hz edge is impossible.
     let raw: Vec<f32> = (0..2000).map(|i| ((i as f32) * 0.7).sin()).collect();
-    let (_, log) = envelope(&raw_matrix(vec![raw.clone()]), &EnvelopeConfig::new(fs)).unwrap();
+    let (_, log) = envelope(
+        &raw_matrix(vec![raw.clone()]),
+        &EnvelopeConfig::new(fs).check().unwrap(),
+    )
+    .unwrap();
     assert_eq!(log.skipped.len(), 1);
     assert!(log.skipped[0].contains("450"), "{:?}", log.skipped);
     assert!(log.applied.iter().any(|s| s.starts_with("high-pass 20")));
     let mut cfg = EnvelopeConfig::new(30.0); // Nyquist 15 Hz: no band-pass at all.
     cfg.decimate = 2;
-    let (env, log) = envelope(&raw_matrix(vec![raw]), &cfg).unwrap();
+    let (env, log) = envelope(&raw_matrix(vec![raw]), &cfg.check().unwrap()).unwrap();
     assert!(log.skipped[0].contains("both edges"));
     assert_eq!(env.frames, 1000);
 }

@@ -23,7 +23,7 @@ fn config(rank: usize) -> NmfConfig {
 }
 
 fn vaf_of(x: &EmgMatrix, cfg: &NmfConfig) -> (f64, Synergies) {
-    let f = fit(x, cfg, |_, _| {}).unwrap();
+    let f = fit(x, &cfg.check().unwrap(), |_, _| {}).unwrap();
     let s = Synergies {
         channels: x.channels,
         rank: cfg.rank,
@@ -32,7 +32,7 @@ fn vaf_of(x: &EmgMatrix, cfg: &NmfConfig) -> (f64, Synergies) {
     (fit_metrics(x, &s.reconstruct(&f.z)).unwrap().vaf, s)
 }
 
-/// ../shared/data/gait120-sts/README.md: MU, NNDSVDa, 2000 iterations → VAF 0.934 at rank 4
+/// data/gait120-sts/README.md (the publisher's figure): MU, NNDSVDa, 2000 iterations → VAF 0.934 at rank 4
 /// (0.893 at 3, 0.956 at 5).
 #[test]
 fn gait_matrix_vaf_matches_the_published_figure() {
@@ -115,7 +115,7 @@ fn objective_never_increases() {
             cfg.loss = loss;
             cfg.iterations = iterations;
             cfg.init = NmfInit::Random;
-            let f = fit(&x, &cfg, |_, _| {}).unwrap();
+            let f = fit(&x, &cfg.check().unwrap(), |_, _| {}).unwrap();
             assert!(
                 f.objective <= last * (1.0 + 1e-6),
                 "{loss:?}: {} after {iterations} > {last}",
@@ -139,10 +139,10 @@ fn kl_nmf_fits_exact_nonnegative_data() {
 fn sparse_nmf_has_unit_synergies_and_sparser_activations() {
     let (d, _) = synthetic(NoiseKind::Gaussian, 20.0);
     let x = d.train.slice_frames(0, 5000);
-    let plain = fit(&x, &config(4), |_, _| {}).unwrap();
+    let plain = fit(&x, &config(4).check().unwrap(), |_, _| {}).unwrap();
     let mut cfg = config(4);
     cfg.sparsity = 0.05;
-    let sparse = fit(&x, &cfg, |_, _| {}).unwrap();
+    let sparse = fit(&x, &cfg.check().unwrap(), |_, _| {}).unwrap();
     for k in 0..4 {
         let norm: f32 = sparse.w.chunks_exact(4).map(|r| r[k] * r[k]).sum::<f32>().sqrt();
         assert!((norm - 1.0).abs() < 1e-4, "column {k} norm {norm}");
@@ -171,8 +171,8 @@ fn restarts_keep_the_best_and_runs_are_deterministic() {
     cfg.iterations = 100;
     cfg.restarts = 3;
     cfg.seed = 9;
-    let a = fit(&x, &cfg, |_, _| {}).unwrap();
-    let b = fit(&x, &cfg, |_, _| {}).unwrap();
+    let a = fit(&x, &cfg.check().unwrap(), |_, _| {}).unwrap();
+    let b = fit(&x, &cfg.check().unwrap(), |_, _| {}).unwrap();
     assert_eq!(a.w, b.w);
     assert_eq!(a.run_objectives.len(), 3);
     let min = a.run_objectives.iter().copied().fold(f64::INFINITY, f64::min);
@@ -184,7 +184,7 @@ fn tolerance_stops_early() {
     let (d, _) = synthetic(NoiseKind::Gaussian, 20.0);
     let mut cfg = config(4);
     cfg.tol = 1e-4;
-    let f = fit(&d.train.slice_frames(0, 2000), &cfg, |_, _| {}).unwrap();
+    let f = fit(&d.train.slice_frames(0, 2000), &cfg.check().unwrap(), |_, _| {}).unwrap();
     assert!(f.iterations < 2000 && f.iterations % 10 == 0, "{}", f.iterations);
 }
 

@@ -333,8 +333,8 @@ fn training_is_deterministic_for_a_seed() {
     let mut cfg = small_config(3);
     cfg.rank = 3;
     cfg.hidden = (8, 8);
-    let a = training::train(&d.train, &cfg, |_, _| {}).unwrap();
-    let b = training::train(&d.train, &cfg, |_, _| {}).unwrap();
+    let a = training::train(&d.train, &cfg.clone().check().unwrap(), |_, _| {}).unwrap();
+    let b = training::train(&d.train, &cfg.clone().check().unwrap(), |_, _| {}).unwrap();
     assert_eq!(
         vaenmf_trainer::vae::dictionary(&a.model).0,
         vaenmf_trainer::vae::dictionary(&b.model).0
@@ -368,7 +368,7 @@ fn vae_nmf_recovers_known_synergies() {
     let mut test = d.test.clone();
     train.data.iter_mut().for_each(|v| *v *= scale);
     test.data.iter_mut().for_each(|v| *v *= scale);
-    let fit = training::train(&train, &cfg, |_, _| {}).unwrap();
+    let fit = training::train(&train, &cfg.clone().check().unwrap(), |_, _| {}).unwrap();
     let (w, _) = vaenmf_trainer::vae::dictionary(&fit.model);
     let est = Synergies {
         channels: 10,

@@ -7,46 +7,13 @@
 //! device prints each value in the shortest form that parses back to the same f32.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use vaenmf_core::{ModelStorage, SynergyTracker};
+use vaenmf_system_tests::root;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn require_qemu() {
-    let ok = Command::new("qemu-system-arm")
-        .arg("--version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    assert!(
-        ok,
-        "qemu-system-arm not found: install it with `apt-get install -y qemu-system-arm` (or run `cargo xtask setup`)"
-    );
-}
-
-/// Builds the firmware with `model` and `frames` into its own target directory (a nested
-/// cargo on the workspace's target directory would wait for the lock the outer `cargo test`
-/// holds). Returns the ELF, or the build's stderr on failure.
+/// The tracking firmware built with `model` and `frames`, or the build's stderr.
 fn build_firmware(tag: &str, model: &Path, frames: &Path) -> Result<PathBuf, String> {
-    let target_dir = root().join("target/firmware").join(tag);
-    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["build", "--release", "--quiet", "--target-dir"])
-        .arg(&target_dir)
-        .current_dir(root().join("firmware-example"))
-        .env("VAENMF_MODEL", model)
-        .env("VAENMF_FRAMES", frames)
-        .env_remove("RUSTFLAGS")
-        .output()
-        .expect("run cargo");
-    if out.status.success() {
-        Ok(target_dir.join("thumbv7em-none-eabihf/release/vaenmf-firmware-example"))
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
+    vaenmf_system_tests::build_firmware(tag, model, frames).map(|dir| dir.join("vaenmf-firmware-example"))
 }
 
 /// The self-test binary built next to the tracking firmware.
@@ -54,58 +21,39 @@ fn selftest_elf(tracking_elf: &Path) -> PathBuf {
     tracking_elf.with_file_name("selftest")
 }
 
-/// Runs the ELF in QEMU (with a time limit) and returns its standard output.
+/// What the ELF printed; the run must succeed.
 fn run_qemu(elf: &Path) -> String {
-    require_qemu();
-    let mut child = Command::new("qemu-system-arm")
-        .args(["-cpu", "cortex-m4", "-machine", "mps2-an386", "-nographic"])
-        .args([
-            "-semihosting-config",
-            "enable=on,target=native",
-            "-icount",
-            "shift=0",
-            "-kernel",
-        ])
-        .arg(elf)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start qemu");
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().expect("wait for qemu") {
-            let out = child.wait_with_output().expect("qemu output");
-            assert!(
-                status.success(),
-                "firmware failed ({status}): {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            return String::from_utf8(out.stdout).expect("utf-8 output");
-        }
-        if start.elapsed() > Duration::from_secs(300) {
-            let _ = child.kill();
-            panic!("firmware did not finish within 300 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    vaenmf_system_tests::run_qemu(elf).unwrap_or_else(|e| panic!("{e}"))
 }
 
 struct DeviceRun {
-    activations: Vec<Vec<f32>>,
+    /// (frame index, activations) of each tracked frame.
+    activations: Vec<(usize, Vec<f32>)>,
+    /// (frame index, reason) of each frame the device skipped.
+    skipped: Vec<(usize, String)>,
     vaf: f32,
     instructions_per_frame: u64,
     macs_per_frame: u64,
 }
 
 fn parse(output: &str) -> DeviceRun {
-    let mut activations = Vec::new();
+    let mut activations: Vec<(usize, Vec<f32>)> = Vec::new();
+    let mut skipped = Vec::new();
     let mut summary = None;
+    let mut next_frame = 0;
     for line in output.lines() {
         if let Some(rest) = line.strip_prefix("z,") {
             let mut cells = rest.split(',');
             let frame: usize = cells.next().unwrap().parse().unwrap();
-            assert_eq!(frame, activations.len(), "frames out of order");
-            activations.push(cells.map(|c| c.parse::<f32>().unwrap()).collect());
+            assert_eq!(frame, next_frame, "frames out of order");
+            next_frame += 1;
+            activations.push((frame, cells.map(|c| c.parse::<f32>().unwrap()).collect()));
+        } else if let Some(rest) = line.strip_prefix("skip,") {
+            let (frame, reason) = rest.split_once(',').expect("skip,<frame>,<reason>");
+            let frame: usize = frame.parse().unwrap();
+            assert_eq!(frame, next_frame, "frames out of order");
+            next_frame += 1;
+            skipped.push((frame, reason.to_string()));
         } else if let Some(rest) = line.strip_prefix("summary ") {
             summary = Some(rest.to_string());
         }
@@ -119,8 +67,10 @@ fn parse(output: &str) -> DeviceRun {
             .to_string()
     };
     assert_eq!(field("frames").parse::<usize>().unwrap(), activations.len());
+    assert_eq!(field("skipped").parse::<usize>().unwrap(), skipped.len());
     DeviceRun {
         activations,
+        skipped,
         vaf: field("vaf").parse().unwrap(),
         instructions_per_frame: field("instructions_per_frame").parse().unwrap(),
         macs_per_frame: field("macs_per_frame").parse().unwrap(),
@@ -137,30 +87,35 @@ fn read_frames(path: &Path) -> Vec<Vec<f32>> {
         .collect()
 }
 
+/// What the host's tracker gives each frame: activations of the accepted frames (with their
+/// index), the indices it rejected, and the VAF.
+type HostRun<const R: usize> = (Vec<(usize, [f32; R])>, Vec<usize>, f32);
+
 /// The host side: the same blob decoded by the core, the same frames through the tracker.
 fn host_run<const M: usize, const H1: usize, const H2: usize, const R: usize>(
     model: &Path,
     frames: &[Vec<f32>],
-) -> (Vec<[f32; R]>, f32) {
+) -> HostRun<R> {
     let bytes = std::fs::read(model).unwrap();
     let mut storage = Box::new(ModelStorage::<M, H1, H2, R>::new());
     let model = storage.decode(&bytes).unwrap();
     let mut tracker = SynergyTracker::<M, H1, H2, R, 200>::new(model);
-    let z = frames
-        .iter()
-        .map(|f| {
-            tracker
-                .push(&f.as_slice().try_into().unwrap())
-                .unwrap()
-                .activations
-        })
-        .collect();
-    (z, tracker.vaf().unwrap())
+    let (mut z, mut rejected) = (Vec::new(), Vec::new());
+    for (f, frame) in frames.iter().enumerate() {
+        match tracker.push(&frame.as_slice().try_into().unwrap()) {
+            Ok(t) => z.push((f, t.activations)),
+            Err(_) => rejected.push(f),
+        }
+    }
+    (z, rejected, tracker.vaf().unwrap())
 }
 
-fn compare<const R: usize>(device: &DeviceRun, host: &(Vec<[f32; R]>, f32)) {
+fn compare<const R: usize>(device: &DeviceRun, host: &HostRun<R>) {
     assert_eq!(device.activations.len(), host.0.len());
-    for (f, (d, h)) in device.activations.iter().zip(&host.0).enumerate() {
+    let device_skipped: Vec<usize> = device.skipped.iter().map(|(f, _)| *f).collect();
+    assert_eq!(device_skipped, host.1, "skipped frames");
+    for ((f, d), (host_f, h)) in device.activations.iter().zip(&host.0) {
+        assert_eq!(f, host_f);
         assert_eq!(d.len(), R);
         for k in 0..R {
             assert_eq!(
@@ -174,10 +129,10 @@ fn compare<const R: usize>(device: &DeviceRun, host: &(Vec<[f32; R]>, f32)) {
     }
     assert_eq!(
         device.vaf.to_bits(),
-        host.1.to_bits(),
+        host.2.to_bits(),
         "VAF device {} vs host {}",
         device.vaf,
-        host.1
+        host.2
     );
 }
 
@@ -219,11 +174,46 @@ fn nmf_model_on_qemu_matches_the_host_bit_for_bit() {
     let device = parse(&run_qemu(&elf));
     let host = host_run::<12, 0, 0, 4>(&model, &read_frames(&frames));
     compare(&device, &host);
-    assert!(host.1 > 0.8, "VAF {}", host.1);
+    assert!(device.skipped.is_empty());
+    assert!(host.2 > 0.8, "VAF {}", host.2);
     println!(
         "nmf on M4: {} instructions/frame, VAF {}",
         device.instructions_per_frame, device.vaf
     );
+}
+
+/// A prosthesis must keep running through a bad sample: frames holding NaN or ∞ are reported
+/// (`skip,<frame>,<reason>`), the tracker's state is untouched, and the run completes with the
+/// same activations and VAF as the host tracker over the same frames.
+#[test]
+fn non_finite_frames_are_reported_and_skipped_on_qemu() {
+    let dir = std::env::temp_dir().join(format!("vaenmf-nan-frames-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = std::fs::read_to_string(model_dir().join("frames.csv")).unwrap();
+    let mut lines: Vec<String> = text.lines().take(41).map(String::from).collect();
+    // Frame 3 (line 4 after the header) gets a NaN in channel 2, frame 17 an ∞ in channel 5.
+    let poison = |line: &mut String, channel: usize, value: &str| {
+        let mut cells: Vec<&str> = line.split(',').collect();
+        cells[channel] = value;
+        *line = cells.join(",");
+    };
+    poison(&mut lines[4], 2, "NaN");
+    poison(&mut lines[18], 5, "inf");
+    let frames = dir.join("frames-with-nan.csv");
+    std::fs::write(&frames, lines.join("\n") + "\n").unwrap();
+    let model = model_dir().join("nmf.vnmf");
+    let elf = build_firmware("nan-frames", &model, &frames)
+        .unwrap_or_else(|e| panic!("firmware build failed:\n{e}"));
+    let device = parse(&run_qemu(&elf));
+    let skipped: Vec<usize> = device.skipped.iter().map(|(f, _)| *f).collect();
+    assert_eq!(skipped, vec![3, 17]);
+    assert!(
+        device.skipped[0].1.contains("channel 2"),
+        "reason names the channel: {}",
+        device.skipped[0].1
+    );
+    assert_eq!(device.activations.len(), 38);
+    compare(&device, &host_run::<12, 0, 0, 4>(&model, &read_frames(&frames)));
 }
 
 #[test]

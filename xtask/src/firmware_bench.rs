@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use object::{Object, ObjectSection};
 use vaenmf_core::gamma::Prng;
-use vaenmf_core::{reconstruct, Dims, EncoderArrays, ModelBlob};
+use vaenmf_core::{reconstruct, Dims, ModelBlob};
 
 use crate::{build_firmware, qemu, root};
 
@@ -17,38 +17,15 @@ const M: usize = 10;
 const R: usize = 4;
 const FRAMES: usize = 50;
 
-fn uniform(rng: &mut Prng, n: usize, half_width: f32) -> Vec<f32> {
-    (0..n)
-        .map(|_| half_width * (2.0 * rng.uniform() as f32 - 1.0))
-        .collect()
-}
-
-fn blob(hidden: usize, rng: &mut Prng) -> ModelBlob {
-    let dictionary: Vec<f32> = uniform(rng, M * R, 1.0).iter().map(|w| w.abs()).collect();
-    let encoder = (hidden > 0).then(|| EncoderArrays {
-        layer1_weights: uniform(rng, M * hidden, 0.6),
-        layer1_bias: uniform(rng, hidden, 0.1),
-        layer2_weights: uniform(rng, hidden * hidden, 0.1),
-        layer2_bias: uniform(rng, hidden, 0.1),
-        alpha_head_weights: uniform(rng, hidden * R, 0.1),
-        alpha_head_bias: uniform(rng, R, 0.1),
-        beta_head_weights: uniform(rng, hidden * R, 0.1),
-        beta_head_bias: uniform(rng, R, 0.1),
-    });
-    ModelBlob {
-        dims: Dims {
-            channels: M as u32,
-            hidden1: hidden as u32,
-            hidden2: hidden as u32,
-            rank: R as u32,
-        },
-        alpha0: 1.0,
-        floor: 1e-3,
-        input_offset: vec![0.0; M],
-        input_scale: vec![1.0; M],
-        encoder,
-        dictionary,
-    }
+/// A random model with `hidden × hidden` encoder layers (`hidden = 0`: NMF only).
+fn blob(hidden: usize, seed: u64) -> ModelBlob {
+    let dims = Dims {
+        channels: M as u32,
+        hidden1: hidden as u32,
+        hidden2: hidden as u32,
+        rank: R as u32,
+    };
+    ModelBlob::random(dims, seed)
 }
 
 /// Frames `W z + noise` with sparse nonnegative `z`, so NNLS meets active sets as on EMG.
@@ -124,8 +101,8 @@ pub fn bench() -> Result<(), String> {
     let dir: PathBuf = root().join("target/firmware/bench-inputs");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut rng = Prng::new(7);
-    let encoder = blob(400, &mut rng);
-    let mut nmf = blob(0, &mut rng);
+    let encoder = blob(400, 7);
+    let mut nmf = blob(0, 7);
     nmf.dictionary.clone_from(&encoder.dictionary);
     let frames = dir.join("frames.csv");
     std::fs::write(&frames, frames_csv(&nmf.dictionary, &mut rng)).map_err(|e| e.to_string())?;

@@ -132,24 +132,7 @@ fn vaenmf(args: &[&str]) -> Result<(), String> {
     cargo(&all)
 }
 
-/// Runs a command and returns its standard output (stderr passes through).
-fn capture(program: &str, args: &[&str], dir: &Path, envs: &[(&str, String)]) -> Result<String, String> {
-    eprintln!("+ {program} {}", args.join(" "));
-    let mut cmd = Command::new(program);
-    cmd.args(args)
-        .current_dir(dir)
-        .stderr(std::process::Stdio::inherit());
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().map_err(|e| format!("cannot run {program}: {e}"))?;
-    if !out.status.success() {
-        return Err(format!("`{program} {}` failed ({})", args.join(" "), out.status));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-fn read_csv(path: &str) -> Result<Vec<Vec<f64>>, String> {
+fn read_csv(path: &str) -> Result<Vec<Vec<f32>>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
     Ok(text
         .lines()
@@ -158,55 +141,21 @@ fn read_csv(path: &str) -> Result<Vec<Vec<f64>>, String> {
         .collect())
 }
 
-/// Builds every firmware binary with `model` and `frames` embedded, into its own target
-/// directory `target/firmware/<dir>` (a nested cargo on the workspace's target directory
-/// would wait for the outer lock), and returns the folder holding the ELFs.
+/// Builds every firmware binary with `model` and `frames` embedded (the shared harness) and
+/// returns the folder holding the ELFs.
 fn build_firmware(dir: &str, model: &Path, frames: &Path) -> Result<PathBuf, String> {
-    let cargo_bin = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let target_dir = root().join("target/firmware").join(dir);
-    let target_s = target_dir.display().to_string();
-    let envs = [
-        ("VAENMF_MODEL", model.display().to_string()),
-        ("VAENMF_FRAMES", frames.display().to_string()),
-    ];
-    capture(
-        &cargo_bin,
-        &[
-            "build",
-            "--release",
-            "--quiet",
-            "--bins",
-            "--target-dir",
-            &target_s,
-        ],
-        &root().join("firmware-example"),
-        &envs,
-    )?;
-    Ok(target_dir.join("thumbv7em-none-eabihf/release"))
+    eprintln!("+ firmware build {dir} (VAENMF_MODEL={})", model.display());
+    vaenmf_system_tests::build_firmware(dir, model, frames)
 }
 
-/// Runs a firmware ELF on the emulated Cortex-M4F (the runner of firmware-example's
-/// `.cargo/config.toml`) and returns what it printed.
+/// Runs a firmware ELF on the emulated Cortex-M4F and returns what it printed.
 fn qemu(elf: &Path) -> Result<String, String> {
-    let elf_s = elf.display().to_string();
-    capture(
-        "qemu-system-arm",
-        &[
-            "-cpu",
-            "cortex-m4",
-            "-machine",
-            "mps2-an386",
-            "-nographic",
-            "-semihosting-config",
-            "enable=on,target=native",
-            "-icount",
-            "shift=0",
-            "-kernel",
-            &elf_s,
-        ],
-        &root().join("firmware-example"),
-        &[],
-    )
+    eprintln!(
+        "+ qemu-system-arm {} -kernel {}",
+        vaenmf_system_tests::QEMU_ARGS.join(" "),
+        elf.display()
+    );
+    vaenmf_system_tests::run_qemu(elf)
 }
 
 /// Builds the firmware with `model` and the demo frames, runs it on QEMU, and prints device
@@ -214,7 +163,7 @@ fn qemu(elf: &Path) -> Result<String, String> {
 fn firmware_run(tag: &str, model: &str, frames: &str, host_z: &str, host_report: &str) -> Result<(), String> {
     let bin_dir = build_firmware(&format!("demo-{tag}"), Path::new(model), Path::new(frames))?;
     let out = qemu(&bin_dir.join("vaenmf-firmware-example"))?;
-    let device: Vec<Vec<f64>> = out
+    let device: Vec<Vec<f32>> = out
         .lines()
         .filter_map(|l| l.strip_prefix("z,"))
         .map(|l| l.split(',').skip(1).filter_map(|c| c.parse().ok()).collect())
@@ -233,17 +182,18 @@ fn firmware_run(tag: &str, model: &str, frames: &str, host_z: &str, host_report:
     println!("\n== {tag}: device (Cortex-M4F on QEMU) against host ==");
     println!("frame | device z                                   | host z");
     for f in 0..5.min(device.len()) {
-        let fmt = |v: &[f64]| v.iter().map(|x| format!("{x:.5}")).collect::<Vec<_>>().join(" ");
+        let fmt = |v: &[f32]| v.iter().map(|x| format!("{x:.5}")).collect::<Vec<_>>().join(" ");
         println!("{f:5} | {:42} | {}", fmt(&device[f]), fmt(&host[f]));
     }
-    let mut max_rel = 0.0f64;
-    for (d, h) in device.iter().zip(&host) {
-        for (a, b) in d.iter().zip(h) {
-            max_rel = max_rel.max((a - b).abs() / b.abs().max(1e-12));
-        }
-    }
+    let values = device.iter().map(Vec::len).sum::<usize>();
+    let identical = device
+        .iter()
+        .zip(&host)
+        .flat_map(|(d, h)| d.iter().zip(h))
+        .filter(|(a, b)| a.to_bits() == b.to_bits())
+        .count();
     println!(
-        "frames {} (device) / {} (host); largest relative difference {max_rel:.2e}",
+        "frames {} (device) / {} (host); {identical} of {values} activations bit-identical (vaenmf eval runs the core's inference)",
         device.len(),
         host.len()
     );
@@ -296,12 +246,12 @@ fn demo() -> Result<(), String> {
         "--plots",
         &p("synthetic/plots"),
     ])?;
-    let gait = std::env::var_os("VAENMF_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("../shared/data"))
-        .join("gait120-sts/V_matrix.npy");
+    let gait = demo_gait_matrix();
     if !gait.exists() {
-        return Err(format!("{} not found (set VAENMF_SHARED_DATA)", gait.display()));
+        return Err(format!(
+            "{} not found: the repository is incomplete",
+            gait.display()
+        ));
     }
     let gait = gait.display().to_string();
     let data = ["--data", &gait, "--channels-in-rows"];
@@ -389,6 +339,12 @@ fn demo() -> Result<(), String> {
     Ok(())
 }
 
+/// The demo's real EMG: the project's bundled copy, never `../shared` (a fresh clone must
+/// run the demo on its own).
+fn demo_gait_matrix() -> PathBuf {
+    root().join("data/gait120-sts/V_matrix.npy")
+}
+
 fn bench(only: Option<&str>) -> Result<(), String> {
     if let Some(other) = only.filter(|g| !["core", "trainer", "firmware"].contains(g)) {
         return Err(format!(
@@ -408,4 +364,24 @@ fn bench(only: Option<&str>) -> Result<(), String> {
         firmware_bench::bench()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The README's two commands must work from a clone of the project alone.
+    #[test]
+    fn demo_data_resolves_inside_the_repository() {
+        let gait = demo_gait_matrix();
+        assert!(gait.exists(), "{}", gait.display());
+        let repo = root().canonicalize().unwrap();
+        let data = gait.canonicalize().unwrap();
+        assert!(
+            data.starts_with(&repo),
+            "{} is outside {}",
+            data.display(),
+            repo.display()
+        );
+    }
 }

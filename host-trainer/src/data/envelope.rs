@@ -7,6 +7,7 @@ use sci_rs::signal::filter::design::{butter_dyn, DigitalFilter, FilterBandType, 
 use sci_rs::signal::filter::sosfiltfilt_dyn;
 
 use super::EmgMatrix;
+use crate::params::{self, Checked, ParamError};
 
 /// Envelope settings.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
@@ -33,6 +34,37 @@ impl EnvelopeConfig {
             order: 4,
             decimate: 1,
         }
+    }
+}
+
+/// Settings that passed [`EnvelopeConfig::check`].
+pub type EnvelopeParams = Checked<EnvelopeConfig>;
+
+impl EnvelopeConfig {
+    /// Checks every setting once: a finite positive sampling rate, a low-pass cut-off between
+    /// 0 and the Nyquist frequency, band edges 0 < low < high (edges at or above Nyquist are
+    /// skipped, and said so, when filtering), filter order and decimation ≥ 1.
+    pub fn check(self) -> Result<EnvelopeParams, ParamError> {
+        params::positive("fs", self.fs)?;
+        let nyquist = self.fs / 2.0;
+        if !(self.lowpass > 0.0 && self.lowpass < nyquist) {
+            return Err(ParamError::new(
+                "lowpass",
+                self.lowpass,
+                format!("between 0 and the Nyquist frequency {nyquist} Hz (exclusive)"),
+            ));
+        }
+        let (lo, hi) = self.band;
+        if !(lo.is_finite() && hi.is_finite() && lo > 0.0 && hi > lo) {
+            return Err(ParamError::new(
+                "band",
+                format!("{lo}:{hi}"),
+                "LO:HI with 0 < LO < HI",
+            ));
+        }
+        params::at_least("order", self.order, 1)?;
+        params::at_least("decimate", self.decimate, 1)?;
+        Ok(Checked::new_unchecked(self))
     }
 }
 
@@ -66,20 +98,8 @@ fn filtfilt(x: &[f64], sos: &[Sos<f64>]) -> Vec<f64> {
 }
 
 /// Raw EMG to envelopes, channel by channel.
-pub fn envelope(raw: &EmgMatrix, cfg: &EnvelopeConfig) -> Result<(EmgMatrix, EnvelopeLog)> {
+pub fn envelope(raw: &EmgMatrix, cfg: &EnvelopeParams) -> Result<(EmgMatrix, EnvelopeLog)> {
     let nyquist = cfg.fs / 2.0;
-    if !(cfg.fs > 0.0 && cfg.fs.is_finite()) {
-        bail!("--fs must be a positive sampling rate, got {}", cfg.fs);
-    }
-    if !(cfg.lowpass > 0.0 && cfg.lowpass < nyquist) {
-        bail!(
-            "envelope cut-off {} Hz must lie between 0 and the Nyquist frequency {nyquist} Hz",
-            cfg.lowpass
-        );
-    }
-    if cfg.decimate == 0 {
-        bail!("--decimate must be at least 1");
-    }
     let min_len = 3 * (2 * cfg.order + 1) + 1;
     if raw.frames <= min_len {
         bail!(

@@ -18,6 +18,56 @@ pub struct LoadOptions {
     pub vars: Vec<String>,
 }
 
+/// File beside a data file that names its channels, one per line (how `.npy` and `.mat` data
+/// carry names; the bundled Gait120 matrix has one).
+pub const CHANNEL_NAMES_FILE: &str = "channel_names.txt";
+
+/// Channel names a data file carries, if any: a CSV's header row (time in rows), or a
+/// [`CHANNEL_NAMES_FILE`] in the same folder. `channels` is how many the data has; names
+/// whose count differs are an error naming both counts.
+pub fn channel_names(path: &Path, opts: &LoadOptions, channels: usize) -> Result<Option<Vec<String>>> {
+    let name = path.display();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    let from_header = if matches!(ext.as_str(), "csv" | "txt" | "tsv") && !opts.channels_in_rows {
+        let text = std::fs::read_to_string(path).with_context(|| format!("{name}: cannot read"))?;
+        text.lines().find(|l| !l.trim().is_empty()).and_then(|first| {
+            let cells: Vec<String> = first
+                .split([',', ';', '\t'])
+                .map(|c| c.trim().to_string())
+                .collect();
+            cells.iter().any(|c| c.parse::<f32>().is_err()).then_some(cells)
+        })
+    } else {
+        None
+    };
+    let (names, source) = match from_header {
+        Some(cells) => (cells, format!("{name}: header row")),
+        None => {
+            let file = path.with_file_name(CHANNEL_NAMES_FILE);
+            if !file.exists() {
+                return Ok(None);
+            }
+            let text =
+                std::fs::read_to_string(&file).with_context(|| format!("{}: cannot read", file.display()))?;
+            let names = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(String::from)
+                .collect();
+            (names, file.display().to_string())
+        }
+    };
+    if names.len() != channels {
+        bail!("{source}: {} channel names for {channels} channels", names.len());
+    }
+    Ok(Some(names))
+}
+
 /// Loads a CSV (`.csv`, `.txt`), NumPy (`.npy`) or MATLAB v5 (`.mat`) file, checks every value
 /// is finite, and returns frames × channels.
 pub fn load(path: &Path, opts: &LoadOptions) -> Result<EmgMatrix> {

@@ -4,6 +4,7 @@
 pub mod envelope;
 pub mod load;
 pub mod ninapro;
+pub mod prepare;
 pub mod synth;
 
 use anyhow::{bail, Result};
@@ -107,7 +108,7 @@ impl EmgMatrix {
 
 /// How data is scaled before training; the scale is stored in the model blob so the device
 /// applies the same.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Normalize {
     /// Divide everything by the global maximum (VAF-invariant; keeps encoder inputs in [0, 1]).
@@ -132,11 +133,12 @@ impl Normalize {
     }
 }
 
-/// Multiplies each channel by its scale.
-pub fn apply_scales(x: &mut EmgMatrix, scales: &[f32]) {
-    for frame in x.data.chunks_exact_mut(scales.len()) {
-        for (v, s) in frame.iter_mut().zip(scales) {
-            *v *= s;
+/// `(x − offset) · scale` channel by channel: the same f32 operations, in the same order, as
+/// the core's `Model::scale_input` on the device.
+pub fn apply_input_scaling(x: &mut EmgMatrix, offset: &[f32], scale: &[f32]) {
+    for frame in x.data.chunks_exact_mut(scale.len()) {
+        for ((v, off), s) in frame.iter_mut().zip(offset).zip(scale) {
+            *v = (*v - off) * s;
         }
     }
 }
@@ -181,4 +183,20 @@ pub fn clamp_negatives(x: &mut EmgMatrix, strict: bool, source: &str) -> Result<
         }
     }
     Ok(report)
+}
+
+impl crate::choice::Choice for Normalize {
+    const CHOICES: &'static [(&'static str, &'static str, Self)] = &[
+        (
+            "global-max",
+            "divide everything by the global maximum",
+            Normalize::GlobalMax,
+        ),
+        (
+            "channel-max",
+            "divide each channel by its own maximum",
+            Normalize::ChannelMax,
+        ),
+        ("none", "leave the data as it is", Normalize::None),
+    ];
 }

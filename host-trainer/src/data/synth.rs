@@ -6,7 +6,7 @@ use vaenmf_core::gamma::Prng;
 use super::EmgMatrix;
 
 /// Noise model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum NoiseKind {
     /// Additive Gaussian noise with one standard deviation for all values.
@@ -98,4 +98,15 @@ pub fn synthesize(cfg: &SynthConfig) -> SynthData {
         test,
         synergies: w.iter().map(|&v| v as f32).collect(),
     }
+}
+
+impl crate::choice::Choice for NoiseKind {
+    const CHOICES: &'static [(&'static str, &'static str, Self)] = &[
+        ("gaussian", "additive Gaussian noise", NoiseKind::Gaussian),
+        (
+            "signal-dependent",
+            "multiplicative noise, standard deviation ∝ the value",
+            NoiseKind::SignalDependent,
+        ),
+    ];
 }

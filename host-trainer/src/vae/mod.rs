@@ -1,6 +1,7 @@
 //! VAE-NMF (the paper's model) with burn: [`model`], [`sampler`], [`special`] functions,
 //! [`training`], and export to / import from the core's model blob.
 
+pub mod checkpoint;
 pub mod fused_adam;
 pub mod model;
 pub mod sampler;
@@ -83,6 +84,7 @@ pub fn to_blob(model: &VaeNmf, arch: &VaeNmfConfig, alpha0: f64, input_scale: &[
             beta_head_bias: bb,
         }),
         dictionary: dictionary(model).0,
+        channel_names: Vec::new(),
     }
 }
 

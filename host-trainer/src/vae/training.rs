@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use burn::module::{Module, Param, ParamGroup};
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
@@ -11,14 +11,16 @@ use burn::tensor::TensorData;
 use serde::Serialize;
 use vaenmf_core::gamma::Prng;
 
+use super::checkpoint::{Checkpoint, TrainingState};
 use super::fused_adam::FusedAdam;
 use super::model::{VaeNmf, VaeNmfConfig};
 use super::sampler::{sample_gamma, to_vec};
 use crate::data::EmgMatrix;
-use crate::nmf::{self, NmfConfig, NmfInit, NmfLoss};
+use crate::nmf::{self, NmfConfig, NmfInit, NmfLoss, MAX_RANK};
+use crate::params::{self, Checked, ParamError};
 
 /// Execution backend (both CPU; selected at run time).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Backend {
     /// burn-ndarray (the project's chosen backend).
@@ -45,7 +47,7 @@ impl Backend {
 }
 
 /// How the decoder is kept nonnegative during training.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Nonneg {
     /// The paper's quadratic penalty (γ/2) Σ min(w, 0)² (eq. 5).
@@ -55,7 +57,7 @@ pub enum Nonneg {
 }
 
 /// How each step updates the dictionary W. The encoder always uses Adam.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DecoderSteps {
     /// Adam, like the encoder (the paper's training).
@@ -65,7 +67,7 @@ pub enum DecoderSteps {
 }
 
 /// Training settings.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct VaeTrainConfig {
     /// Hidden widths.
     pub hidden: (usize, usize),
@@ -108,12 +110,68 @@ pub struct VaeTrainConfig {
     pub checkpoint_every: usize,
     /// Folder for checkpoints.
     pub checkpoint_dir: Option<PathBuf>,
-    /// Resume from this checkpoint (burnpack file written by a previous run).
+    /// Resume from this checkpoint (an `epoch-NNNNN` folder written by a previous run): the
+    /// weights, the optimiser's state, the epoch, the random generator, the data order and
+    /// the early-stopping state, so the result equals an uninterrupted run's.
     pub resume: Option<PathBuf>,
 }
 
+/// Settings that passed [`VaeTrainConfig::check`].
+pub type VaeParams = Checked<VaeTrainConfig>;
+
+impl VaeTrainConfig {
+    /// Checks every setting once (see each field for its range).
+    pub fn check(self) -> Result<VaeParams, ParamError> {
+        let (h1, h2) = self.hidden;
+        if h1 == 0 || h2 == 0 {
+            return Err(ParamError::new("hidden", format!("{h1},{h2}"), "two widths ≥ 1"));
+        }
+        if !(1..=MAX_RANK).contains(&self.rank) {
+            return Err(ParamError::new(
+                "rank",
+                self.rank,
+                format!("between 1 and {MAX_RANK}"),
+            ));
+        }
+        params::positive("alpha0", self.alpha0)?;
+        if let Some(sigma) = self.sigma {
+            params::positive("sigma", sigma)?;
+        }
+        if self.boost == 0 {
+            return Err(ParamError::new("boost", self.boost, "at least 1"));
+        }
+        params::nonnegative("gamma", self.gamma)?;
+        params::positive("lr", self.lr)?;
+        params::nonnegative("weight-decay", self.weight_decay)?;
+        params::at_least("batch-size", self.batch_size, 1)?;
+        params::at_least("epochs", self.epochs, 1)?;
+        if !(self.validation == 0.0 || (self.validation > 0.0 && self.validation <= 0.5)) {
+            return Err(ParamError::new(
+                "validation",
+                self.validation,
+                "0 (no validation split) or a fraction in (0, 0.5]",
+            ));
+        }
+        params::positive("floor", self.floor)?;
+        if self.checkpoint_every > 0 && self.checkpoint_dir.is_none() {
+            return Err(ParamError::new(
+                "checkpoint-every",
+                self.checkpoint_every,
+                "0 unless --checkpoint-dir names a folder for the checkpoints",
+            ));
+        }
+        Ok(Checked::new_unchecked(self))
+    }
+
+    /// Every `k`-th training frame goes to validation (`None`: no validation split). The
+    /// fraction used is 1/k, the nearest to `validation`.
+    pub fn validation_every(&self) -> Option<usize> {
+        (self.validation > 0.0).then(|| (1.0 / self.validation).round().max(2.0) as usize)
+    }
+}
+
 /// One epoch's figures.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct EpochLog {
     /// Epoch number (1-based).
     pub epoch: usize,
@@ -166,7 +224,8 @@ fn nmf_start(x: &EmgMatrix, rank: usize, seed: u64) -> Result<(Vec<f32>, f64)> {
         tol: 1e-5,
         restarts: 1,
         seed,
-    };
+    }
+    .check()?;
     let fit = nmf::fit(x, &cfg, |_, _| {})?;
     let (m, r) = (x.channels, rank);
     let mut sq = 0.0f64;
@@ -221,7 +280,7 @@ pub fn optimizer(cfg: &VaeTrainConfig, model: &VaeNmf) -> ModuleOptimizer {
 /// [`super::subnormal`]).
 pub fn train(
     x: &EmgMatrix,
-    cfg: &VaeTrainConfig,
+    cfg: &VaeParams,
     on_epoch: impl FnMut(&EpochLog, usize) + Send,
 ) -> Result<VaeFit> {
     super::subnormal::without_subnormals(|| train_on_this_thread(x, cfg, on_epoch))
@@ -233,22 +292,13 @@ fn train_on_this_thread(
     mut on_epoch: impl FnMut(&EpochLog, usize),
 ) -> Result<VaeFit> {
     let (m, r) = (x.channels, cfg.rank);
-    if cfg.batch_size == 0 || cfg.epochs == 0 {
-        bail!("--batch-size and --epochs must be positive");
-    }
-    if cfg.boost == 0 {
-        bail!("--boost must be at least 1");
-    }
     let device = cfg.backend.device(true);
     device.seed(cfg.seed);
-    let mut rng = Prng::new(cfg.seed);
 
     // Split: every k-th frame to validation keeps both splits spread over the recording.
-    let (train_rows, val_rows): (Vec<usize>, Vec<usize>) = if cfg.validation > 0.0 {
-        let every = (1.0 / cfg.validation).round().max(2.0) as usize;
-        (0..x.frames).partition(|f| f % every != every - 1)
-    } else {
-        ((0..x.frames).collect(), Vec::new())
+    let (train_rows, val_rows): (Vec<usize>, Vec<usize>) = match cfg.validation_every() {
+        Some(every) => (0..x.frames).partition(|f| f % every != every - 1),
+        None => ((0..x.frames).collect(), Vec::new()),
     };
 
     let (w0, rms) = nmf_start(x, r, cfg.seed)?;
@@ -264,20 +314,34 @@ fn train_on_this_thread(
         .collect();
     let decoder = Tensor::<2>::from_data(TensorData::new(wt, [r, m]), &device);
     let mut model = arch.init(decoder, &device);
-    if let Some(path) = &cfg.resume {
-        model = model
-            .try_load_file(path)
-            .map_err(|e| anyhow::anyhow!("{}: cannot resume from this checkpoint ({e:?})", path.display()))?;
-    }
-    let mut optim = optimizer(cfg, &model);
-
-    let mut history = Vec::new();
+    let mut state = TrainingState::start(cfg.seed, train_rows);
     let mut best: Option<(f64, VaeNmf)> = None;
-    let mut since_best = 0;
+    let mut optimizer_state = None;
+    if let Some(path) = &cfg.resume {
+        let resumed = Checkpoint::load(path, cfg, model)?;
+        (model, state, best) = (resumed.model, resumed.state, resumed.best);
+        optimizer_state = Some(resumed.optimizer);
+        if state.epoch >= cfg.epochs {
+            bail!(
+                "{}: the checkpoint is at epoch {}; ask for more --epochs than that to continue",
+                path.display(),
+                state.epoch
+            );
+        }
+    }
+    // Built after loading: the sign-steps group names the decoder by its (restored) id.
+    let mut optim = optimizer(cfg, &model);
+    if let Some(record) = optimizer_state {
+        optim = optim.load_record(record);
+    }
+    let mut rng = Prng::from_state(state.rng)
+        .ok_or_else(|| anyhow::anyhow!("the checkpoint's random generator state is all zeros"))?;
+
     let mut stopped = format!("completed {} epochs", cfg.epochs);
-    let mut order = train_rows.clone();
-    let mut last_good: Option<VaeNmf> = None;
-    'epochs: for epoch in 1..=cfg.epochs {
+    let mut last_good: Option<VaeNmf> = (state.epoch > 0).then(|| model.clone());
+    let first_epoch = state.epoch + 1;
+    'epochs: for epoch in first_epoch..=cfg.epochs {
+        let order = &mut state.order;
         // Fisher–Yates with the run's PRNG: the same seed gives the same batches.
         for i in (1..order.len()).rev() {
             let j = (rng.next_u64() % (i as u64 + 1)) as usize;
@@ -328,32 +392,31 @@ fn train_on_this_thread(
             validation,
         };
         on_epoch(&log, cfg.epochs);
-        history.push(log);
+        state.history.push(log);
+        state.epoch = epoch;
         last_good = Some(model.clone());
-        if cfg.checkpoint_every > 0 && epoch % cfg.checkpoint_every == 0 {
-            if let Some(dir) = &cfg.checkpoint_dir {
-                std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
-                let path = dir.join(format!("epoch-{epoch:05}.bpk"));
-                model
-                    .clone()
-                    .save_file(&path)
-                    .map_err(|e| anyhow::anyhow!("{}: cannot write checkpoint ({e:?})", path.display()))?;
-            }
-        }
+        let mut early_stop = false;
         if let Some(v) = validation {
             if best.as_ref().is_none_or(|(b, _)| v < *b) {
                 best = Some((v, model.clone()));
-                since_best = 0;
+                state.since_best = 0;
             } else {
-                since_best += 1;
-                if cfg.patience > 0 && since_best >= cfg.patience {
-                    stopped = format!(
-                        "early stop at epoch {epoch}: no validation improvement for {} epochs",
-                        cfg.patience
-                    );
-                    break;
-                }
+                state.since_best += 1;
+                early_stop = cfg.patience > 0 && state.since_best >= cfg.patience;
             }
+        }
+        if cfg.checkpoint_every > 0 && epoch % cfg.checkpoint_every == 0 {
+            if let Some(dir) = &cfg.checkpoint_dir {
+                state.rng = rng.state();
+                Checkpoint::save(dir, cfg, &state, &model, &optim, best.as_ref())?;
+            }
+        }
+        if early_stop {
+            stopped = format!(
+                "early stop at epoch {epoch}: no validation improvement for {} epochs",
+                cfg.patience
+            );
+            break;
         }
     }
     if !stopped.starts_with("diverged") {
@@ -365,7 +428,7 @@ fn train_on_this_thread(
         model: model.valid(),
         arch,
         sigma,
-        history,
+        history: state.history,
         stopped,
     })
 }
@@ -395,4 +458,37 @@ pub fn posterior(model: &VaeNmf, x: &EmgMatrix, floor: f64, backend: Backend) ->
         b.extend(to_vec(beta));
     }
     (a, b)
+}
+
+impl crate::choice::Choice for Backend {
+    const CHOICES: &'static [(&'static str, &'static str, Self)] = &[
+        (
+            "flex",
+            "burn-flex, pure-Rust CPU (the faster here)",
+            Backend::Flex,
+        ),
+        ("ndarray", "burn-ndarray", Backend::Ndarray),
+    ];
+}
+
+impl crate::choice::Choice for Nonneg {
+    const CHOICES: &'static [(&'static str, &'static str, Self)] = &[
+        (
+            "penalty",
+            "the paper's quadratic penalty on negative weights",
+            Nonneg::Penalty,
+        ),
+        ("project", "clamp W ≥ 0 after every step", Nonneg::Project),
+    ];
+}
+
+impl crate::choice::Choice for DecoderSteps {
+    const CHOICES: &'static [(&'static str, &'static str, Self)] = &[
+        (
+            "adam",
+            "Adam, like the encoder (the paper's training)",
+            DecoderSteps::Adam,
+        ),
+        ("sign", "sign steps of size lr", DecoderSteps::Sign),
+    ];
 }

@@ -1,4 +1,4 @@
-//! Test support: a minimal MATLAB v5 writer, fixtures, and the path of the shared real data.
+//! Test support: a minimal MATLAB v5 writer, fixtures, and the path of the bundled real data.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -60,17 +60,13 @@ pub fn write_mat_v5(path: &Path, vars: &[MatVar<'_>]) {
     std::fs::write(path, out).unwrap();
 }
 
-/// `../shared/data/gait120-sts/V_matrix.npy`, or `$VAENMF_SHARED_DATA/gait120-sts/...`.
-/// Panics with a clear message when absent: a test that needs real data must not pass
-/// without it.
+/// The project's own copy of the Gait120 sit-to-stand matrix, `data/gait120-sts/V_matrix.npy`
+/// (bundled so the tests need nothing outside the repository).
 pub fn gait_matrix() -> PathBuf {
-    let base = std::env::var_os("VAENMF_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
-    let path = base.join("gait120-sts/V_matrix.npy");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/gait120-sts/V_matrix.npy");
     assert!(
         path.exists(),
-        "real EMG not found at {} — set VAENMF_SHARED_DATA to the folder holding gait120-sts/",
+        "bundled EMG missing at {} — the repository is incomplete",
         path.display()
     );
     path
