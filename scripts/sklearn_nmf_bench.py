@@ -3,7 +3,7 @@
 
 Usage: sklearn_nmf_bench.py MATRIX.npy RANK ITERATIONS REPEATS
 Prints one JSON line: {"seconds": best wall time of one fit, "vaf": ..., "sklearn": version}.
-The matrix is read as channels x frames (as ../shared/data/gait120-sts/V_matrix.npy) and
+The matrix is read as channels x frames (as data/gait120-sts/V_matrix.npy) and
 factorised with frames as samples, like `vaenmf train --channels-in-rows`.
 """
 import json

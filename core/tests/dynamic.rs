@@ -3,8 +3,8 @@
 mod common;
 
 use common::{random_blob, uniform_vec};
-use vaenmf_core::gamma::Prng;
 use vaenmf_core::dynamic::PosteriorVec;
+use vaenmf_core::gamma::Prng;
 use vaenmf_core::{InputError, ModelStorage};
 
 /// Same activations, to the bit, as `Model::encode` for the same blob and frames; checked on

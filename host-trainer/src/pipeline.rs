@@ -277,32 +277,79 @@ pub fn train(prepared: &Prepared, settings: &TrainSettings, progress: &dyn Progr
         .as_ref()
         .map(|t| similarity(&synergies, t))
         .transpose()?;
-    let normalized = arrange::normalize(&synergies, &z);
-    let report = Report {
-        method: settings.method.name().into(),
-        rank,
-        channels: x.channels,
-        channel_names: channel_names.clone(),
-        fit: SplitReport::new(x.frames, &own, &nnls),
-        similarity,
-        seconds,
-        test,
-        synergies: SynergyReport::new(&synergies, &normalized, settings.order_label.clone(), perm),
-        data: prepared.report.clone(),
-        training: fitted.details,
-        model: String::new(),
-        plots: Vec::new(),
-    };
-    Ok(RunResult {
+    let parts = RunParts {
         blob,
         synergies,
         activations: z,
-        normalized,
-        frames: x.clone(),
-        fit: own,
         channel_names,
-        report,
-    })
+        train: (own, nnls),
+    };
+    Ok(parts.assemble(
+        prepared,
+        RunMeta {
+            method: settings.method.name().into(),
+            seconds,
+            similarity,
+            test,
+            order: settings.order_label.clone(),
+            permutation: perm,
+            training: fitted.details,
+        },
+    ))
+}
+
+/// A run's numbers before the report.
+struct RunParts {
+    blob: ModelBlob,
+    synergies: Synergies,
+    activations: Vec<f32>,
+    channel_names: Vec<String>,
+    /// Fit with the method's own activations, and with an NNLS refit.
+    train: (Fit, Fit),
+}
+
+/// What the report says besides the numbers.
+struct RunMeta {
+    method: String,
+    seconds: f64,
+    similarity: Option<f64>,
+    test: Option<SplitReport>,
+    order: String,
+    permutation: Vec<usize>,
+    training: serde_json::Value,
+}
+
+impl RunParts {
+    fn assemble(self, prepared: &Prepared, meta: RunMeta) -> RunResult {
+        let x = &prepared.train;
+        let (own, nnls) = self.train;
+        let normalized = arrange::normalize(&self.synergies, &self.activations);
+        let report = Report {
+            method: meta.method,
+            rank: self.synergies.rank,
+            channels: x.channels,
+            channel_names: self.channel_names.clone(),
+            fit: SplitReport::new(x.frames, &own, &nnls),
+            similarity: meta.similarity,
+            seconds: meta.seconds,
+            test: meta.test,
+            synergies: SynergyReport::new(&self.synergies, &normalized, meta.order, meta.permutation),
+            data: prepared.report.clone(),
+            training: meta.training,
+            model: String::new(),
+            plots: Vec::new(),
+        };
+        RunResult {
+            blob: self.blob,
+            synergies: self.synergies,
+            activations: self.activations,
+            normalized,
+            frames: x.clone(),
+            fit: own,
+            channel_names: self.channel_names,
+            report,
+        }
+    }
 }
 
 /// Evaluates a model blob on prepared data (scaled with the blob's own offset and scale).
@@ -334,37 +381,26 @@ pub fn evaluate(blob: &ModelBlob, prepared: &Prepared, truth: Option<&Synergies>
         (None, false) => blob.channel_names.clone(),
         (None, true) => numbered("ch", x.channels),
     };
-    let normalized = arrange::normalize(&synergies, &z);
-    let report = Report {
-        method: if blob.encoder.is_some() { "vae-nmf" } else { "nmf" }.into(),
-        rank: synergies.rank,
-        channels: x.channels,
-        channel_names: channel_names.clone(),
-        fit: SplitReport::new(x.frames, &own, &nnls),
-        similarity,
-        seconds,
-        test: None,
-        synergies: SynergyReport::new(
-            &synergies,
-            &normalized,
-            "as stored in the model".into(),
-            (0..synergies.rank).collect(),
-        ),
-        data: prepared.report.clone(),
-        training: serde_json::Value::Null,
-        model: String::new(),
-        plots: Vec::new(),
-    };
-    Ok(RunResult {
+    let rank = synergies.rank;
+    let parts = RunParts {
         blob: blob.clone(),
         synergies,
         activations: z,
-        normalized,
-        frames: x.clone(),
-        fit: own,
         channel_names,
-        report,
-    })
+        train: (own, nnls),
+    };
+    Ok(parts.assemble(
+        prepared,
+        RunMeta {
+            method: if blob.encoder.is_some() { "vae-nmf" } else { "nmf" }.into(),
+            seconds,
+            similarity,
+            test: None,
+            order: "as stored in the model".into(),
+            permutation: (0..rank).collect(),
+            training: serde_json::Value::Null,
+        },
+    ))
 }
 
 /// Where a run's files go.
