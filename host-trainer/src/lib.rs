@@ -7,7 +7,8 @@
 //! (VAF, NNLS refit, similarity, rank) and [`arrange`] (synergy order and unit-norm scale) →
 //! [`export`] / [`report`] / [`plots`] / [`output`] (files, written together and atomically).
 //! [`pipeline`] strings these together for training and evaluation; [`cli`] (the `vaenmf`
-//! binary) only parses arguments, calls it and prints.
+//! binary) only parses arguments, calls it and prints. [`speech`] is the speech-enhancement
+//! chain (audio, STFT, noisy sets).
 
 pub mod arrange;
 pub mod choice;
@@ -21,4 +22,5 @@ pub mod params;
 pub mod pipeline;
 pub mod plots;
 pub mod report;
+pub mod speech;
 pub mod vae;

@@ -5,6 +5,7 @@
 
 pub mod args;
 pub mod commands;
+pub mod speech;
 
 use std::path::PathBuf;
 
@@ -47,6 +48,9 @@ pub enum Command {
         /// The model blob.
         model: PathBuf,
     },
+    /// Speech enhancement with speech and noise dictionaries.
+    #[command(subcommand)]
+    Speech(speech::SpeechCommand),
 }
 
 /// Prints a warning on stderr.
@@ -63,5 +67,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Rank(args) => commands::rank(&args),
         Command::Frames { data, out } => commands::frames(&data, &out),
         Command::Inspect { model } => commands::inspect(&model),
+        Command::Speech(command) => speech::run(&command),
     }
 }

@@ -1,0 +1,100 @@
+//! Noisy sets: clean utterance + a noise segment scaled to a given SNR.
+//!
+//! SNR = 20·log10(‖s‖ / ‖n‖) over the whole utterance, with `n` the scaled noise segment. For
+//! each (utterance, noise, SNR) the segment's start is drawn uniformly, by seed, from the noise
+//! recording given — pass the *train* part of each noise to build training mixtures and the
+//! *test* part for evaluation, so the two never share a sample.
+
+use anyhow::{bail, Result};
+use vaenmf_core::gamma::Prng;
+
+/// A named signal.
+#[derive(Debug, Clone)]
+pub struct Named {
+    /// Name (a file stem, a noise type).
+    pub name: String,
+    /// Samples.
+    pub samples: Vec<f32>,
+}
+
+/// One noisy mixture and its parts.
+#[derive(Debug, Clone)]
+pub struct Mixture {
+    /// Index of the utterance in the input list.
+    pub utterance: usize,
+    /// Index of the noise.
+    pub noise: usize,
+    /// First sample of the noise segment in the noise recording.
+    pub segment_start: usize,
+    /// SNR in dB.
+    pub snr_db: f64,
+    /// The clean utterance.
+    pub clean: Vec<f32>,
+    /// The noise segment, scaled.
+    pub noise_part: Vec<f32>,
+    /// `clean + noise_part`.
+    pub noisy: Vec<f32>,
+}
+
+fn energy(x: &[f32]) -> f64 {
+    x.iter().map(|&v| f64::from(v).powi(2)).sum()
+}
+
+/// The gain `g` that makes `20·log10(‖speech‖ / ‖g·noise‖) = snr_db`.
+pub fn noise_gain(speech: &[f32], noise: &[f32], snr_db: f64) -> Result<f64> {
+    let (es, en) = (energy(speech), energy(noise));
+    if es == 0.0 {
+        bail!("the utterance is silent: no SNR can be set");
+    }
+    if en == 0.0 {
+        bail!("the noise segment is silent: no SNR can be set");
+    }
+    Ok((es / en).sqrt() / 10f64.powf(snr_db / 20.0))
+}
+
+/// The SNR in dB of `speech` against `noise`.
+pub fn snr_db(speech: &[f32], noise: &[f32]) -> f64 {
+    10.0 * (energy(speech) / energy(noise)).log10()
+}
+
+/// Every (utterance, noise, SNR) mixture, in that nesting order; the same seed and inputs give
+/// the same segments.
+pub fn mix(utterances: &[Named], noises: &[Named], snrs: &[f64], seed: u64) -> Result<Vec<Mixture>> {
+    if snrs.iter().any(|s| !s.is_finite()) {
+        bail!("SNRs must be finite numbers of dB, got {snrs:?}");
+    }
+    let mut rng = Prng::new(seed);
+    let mut out = Vec::with_capacity(utterances.len() * noises.len() * snrs.len());
+    for (u, utt) in utterances.iter().enumerate() {
+        let len = utt.samples.len();
+        for (k, noise) in noises.iter().enumerate() {
+            if noise.samples.len() < len {
+                bail!(
+                    "noise '{}' has {} samples, shorter than utterance '{}' ({len} samples)",
+                    noise.name,
+                    noise.samples.len(),
+                    utt.name
+                );
+            }
+            for &snr in snrs {
+                let starts = (noise.samples.len() - len + 1) as u64;
+                let start = (rng.next_u64() % starts) as usize;
+                let segment = &noise.samples[start..start + len];
+                let gain = noise_gain(&utt.samples, segment, snr)
+                    .map_err(|e| anyhow::anyhow!("utterance '{}', noise '{}': {e}", utt.name, noise.name))?;
+                let noise_part: Vec<f32> = segment.iter().map(|&v| (f64::from(v) * gain) as f32).collect();
+                let noisy = utt.samples.iter().zip(&noise_part).map(|(s, n)| s + n).collect();
+                out.push(Mixture {
+                    utterance: u,
+                    noise: k,
+                    segment_start: start,
+                    snr_db: snr,
+                    clean: utt.samples.clone(),
+                    noise_part,
+                    noisy,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
