@@ -78,11 +78,6 @@ impl OutputSet {
         Ok(())
     }
 
-    /// The files staged so far (their final paths).
-    pub fn paths(&self) -> impl Iterator<Item = &Path> {
-        self.staged.iter().map(|(_, p)| p.as_path())
-    }
-
     /// Moves every staged file into place.
     pub fn commit(self) -> Result<()> {
         for (tmp, path) in self.staged {

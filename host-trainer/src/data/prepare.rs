@@ -177,11 +177,6 @@ impl DataSpec {
         channel_names(&self.path, &self.load_options(&self.vars), channels)
     }
 
-    /// Channel count as [`prepare`](Self::prepare) would read it.
-    pub fn channels(&self) -> Result<usize> {
-        Ok(self.load_raw(&TestSpec::default(), &mut Vec::new())?.0.channels)
-    }
-
     /// Loads, preprocesses and scales the training (and held-out) frames.
     pub fn prepare(&self, test: &TestSpec, scaling: &Scaling) -> Result<Prepared> {
         let source = self.path.display().to_string();
