@@ -35,6 +35,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         encoder: None,
         dictionary: w,
         channel_names: Vec::new(),
+        front_end: None,
     };
     let bytes = blob.to_bytes()?;
     println!("NMF-only model blob: {} bytes, dims {:?}", bytes.len(), blob.dims);

@@ -10,10 +10,12 @@
 //! |           | `hidden1, hidden2 > 0` (layer1 W, b, layer2 W, b, α-head W, b, β-head W, b; |
 //! |           | weights input-major, `in × out`), dictionary `W` (`m × r`, row-major);     |
 //! |           | from version 2, channel names: a postcard sequence of UTF-8 strings, none  |
-//! |           | or one per channel                                                         |
+//! |           | or one per channel; from version 3, the front end: a postcard              |
+//! |           | `Option<`[`FrontEnd`]`>` (spectrogram dictionaries record theirs)           |
 //! | checksum  | CRC-32 (ISO-HDLC) of preamble and payload, `u32` LE                        |
 //!
-//! Versions: 2 (written now) adds the channel names; 1 (no names) is still read.
+//! Versions: 3 (written now) adds the front end; 2 (channel names, no front end) and 1 (no
+//! names) are still read.
 //!
 //! Decoding checks, in order: length of the preamble, magic, version, declared length
 //! (truncated / trailing bytes), checksum, payload structure, dimensions, then every value
@@ -21,6 +23,7 @@
 //! therefore rejected, with the most specific error, and never panics.
 
 use crate::error::{len_u32, Field, ModelError};
+use crate::front_end::FrontEnd;
 use crate::model::{panel_position, DenseLayer, Dims, EncoderWeights, Model, ModelParts};
 use serde::{Deserialize, Serialize};
 
@@ -28,7 +31,7 @@ use serde::{Deserialize, Serialize};
 pub const MAGIC: [u8; 4] = *b"VNMF";
 /// The format version this build writes (it reads every version from
 /// [`OLDEST_READABLE_VERSION`] to this one).
-pub const FORMAT_VERSION: u16 = 2;
+pub const FORMAT_VERSION: u16 = 3;
 /// The oldest format version this build reads.
 pub const OLDEST_READABLE_VERSION: u16 = 1;
 /// Longest channel name, in bytes of UTF-8.
@@ -144,6 +147,20 @@ fn read_channel_names<'a>(
     }
     *rest = tail;
     Ok(())
+}
+
+/// Reads (version ≥ 3) the front-end section and checks it against the model's channels.
+fn read_front_end(version: u16, rest: &mut &[u8], channels: u32) -> Result<Option<FrontEnd>, ModelError> {
+    if version < 3 {
+        return Ok(None);
+    }
+    let (front_end, tail) =
+        postcard::take_from_bytes::<Option<FrontEnd>>(rest).map_err(|_| ModelError::Malformed)?;
+    if let Some(f) = &front_end {
+        f.validate(channels)?;
+    }
+    *rest = tail;
+    Ok(front_end)
 }
 
 /// Reads the header of a blob after checking its preamble, length and checksum, without
@@ -295,6 +312,7 @@ impl<const M: usize, const H1: usize, const H2: usize, const R: usize> ModelStor
         read_array(&mut rest, Field::Dictionary, self.dictionary.as_flattened_mut())?;
         // Names are for host tools; a device checks them and keeps none.
         read_channel_names(version, &mut rest, header.dims.channels, |_| {})?;
+        read_front_end(version, &mut rest, header.dims.channels)?;
         if !rest.is_empty() {
             return Err(ModelError::Malformed);
         }
@@ -418,6 +436,9 @@ mod owned {
         /// [`MAX_CHANNEL_NAME_LEN`] bytes without control characters. Blobs of format
         /// version 1 have none.
         pub channel_names: Vec<String>,
+        /// How the input frames were made, for spectrogram dictionaries (format 3; none for
+        /// EMG models and for older blobs).
+        pub front_end: Option<FrontEnd>,
     }
 
     impl ModelBlob {
@@ -462,6 +483,7 @@ mod owned {
                 encoder,
                 dictionary,
                 channel_names: Vec::new(),
+                front_end: None,
             }
         }
 
@@ -491,6 +513,9 @@ mod owned {
             for (channel, name) in self.channel_names.iter().enumerate() {
                 check_channel_name(channel, name)?;
             }
+            if let Some(f) = &self.front_end {
+                f.validate(self.dims.channels)?;
+            }
             Ok(())
         }
 
@@ -513,6 +538,7 @@ mod owned {
                 out = postcard::to_extend(values, out).map_err(|_| ModelError::Malformed)?;
             }
             out = postcard::to_extend(&self.channel_names, out).map_err(|_| ModelError::Malformed)?;
+            out = postcard::to_extend(&self.front_end, out).map_err(|_| ModelError::Malformed)?;
             let payload_len = u32::try_from(out.len() - PREAMBLE_LEN).map_err(|_| ModelError::Malformed)?;
             let preamble = Preamble {
                 magic: MAGIC,
@@ -559,6 +585,7 @@ mod owned {
             read_channel_names(version, &mut rest, dims.channels, |name| {
                 channel_names.push(name.to_string())
             })?;
+            let front_end = read_front_end(version, &mut rest, dims.channels)?;
             if !rest.is_empty() {
                 return Err(ModelError::Malformed);
             }
@@ -571,6 +598,7 @@ mod owned {
                 encoder,
                 dictionary,
                 channel_names,
+                front_end,
             };
             blob.validate()?;
             Ok(blob)

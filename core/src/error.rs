@@ -42,6 +42,14 @@ pub enum Field {
     Dictionary,
     /// Channel names (format version 2: none, or one per channel).
     ChannelNames,
+    /// Front end (format version 3): sample rate, Hz.
+    SampleRate,
+    /// Front end: FFT size (the model's channels are `fft_size / 2 + 1`).
+    FftSize,
+    /// Front end: hop between frames.
+    Hop,
+    /// Front end: exponent of the magnitude spectrum.
+    MagnitudeExponent,
 }
 
 impl Field {
@@ -66,6 +74,10 @@ impl Field {
             Field::BetaHeadBias => "beta_head.bias",
             Field::Dictionary => "dictionary",
             Field::ChannelNames => "channel_names",
+            Field::SampleRate => "front_end.sample_rate",
+            Field::FftSize => "front_end.fft_size",
+            Field::Hop => "front_end.hop",
+            Field::MagnitudeExponent => "front_end.magnitude_exponent",
         }
     }
 }

@@ -8,6 +8,7 @@
 //! # Layers
 //!
 //! - [`blob`]: the one model format (postcard, versioned, CRC-32, validated on load).
+//! - [`front_end`]: the STFT settings a spectrogram dictionary records (format 3).
 //! - [`model`]: [`Model`], dimensions as const generics, weights as borrowed fixed-size
 //!   arrays (in flash as `static`s, or in caller-provided [`ModelStorage`]).
 //! - [`encoder`]: scaling → dense+ReLU → dense+ReLU → softplus heads → Gamma (α, β).
@@ -48,6 +49,7 @@ pub mod blob;
 pub mod dynamic;
 pub mod encoder;
 pub mod error;
+pub mod front_end;
 pub mod gamma;
 pub mod linalg;
 mod math;
@@ -60,6 +62,7 @@ pub use blob::{peek_header, BlobHeader, ModelStorage};
 pub use blob::{EncoderArrays, ModelBlob};
 pub use encoder::Posterior;
 pub use error::{Field, InputError, ModelError};
+pub use front_end::FrontEnd;
 pub use linalg::{reconstruct, NnlsSolution, NnlsSolver};
 pub use model::{DenseLayer, Dims, EncoderWeights, Model, ModelParts};
 pub use tracker::{SynergyTracker, TrackedFrame};

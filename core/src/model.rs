@@ -154,8 +154,8 @@ impl Dims {
         self.hidden1 > 0 && self.hidden2 > 0
     }
 
-    /// Number of `f32` values the array `field` holds for these dimensions (0 for scalars and
-    /// the channel names).
+    /// Number of `f32` values the array `field` holds for these dimensions (0 for scalars, the
+    /// channel names and the front end).
     pub fn len_of(&self, field: Field) -> u64 {
         let (m, h1, h2, r) = (
             u64::from(self.channels),
@@ -178,7 +178,11 @@ impl Dims {
             | Field::Rank
             | Field::Alpha0
             | Field::Floor
-            | Field::ChannelNames => 0,
+            | Field::ChannelNames
+            | Field::SampleRate
+            | Field::FftSize
+            | Field::Hop
+            | Field::MagnitudeExponent => 0,
         }
     }
 

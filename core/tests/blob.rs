@@ -106,10 +106,18 @@ fn every_single_bit_flip_is_rejected() {
         // The most specific error for where the flip landed.
         match byte {
             0..=3 => assert!(matches!(err, ModelError::BadMagic { .. }), "bit {bit}: {err:?}"),
-            4..=5 => assert!(
-                matches!(err, ModelError::UnsupportedVersion { .. }),
-                "bit {bit}: {err:?}"
-            ),
+            4..=5 => {
+                // A flip to another readable version is caught by the checksum instead.
+                let version = u16::from_le_bytes([bad[4], bad[5]]);
+                if (vaenmf_core::blob::OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&version) {
+                    assert!(matches!(err, ModelError::Checksum { .. }), "bit {bit}: {err:?}");
+                } else {
+                    assert!(
+                        matches!(err, ModelError::UnsupportedVersion { .. }),
+                        "bit {bit}: {err:?}"
+                    );
+                }
+            }
             6..=9 => assert!(
                 matches!(
                     err,
@@ -229,10 +237,11 @@ fn invalid_values_are_refused_at_encode_time() {
 fn checksummed_but_invalid_values_are_rejected_on_decode() {
     let mut blob = random_blob(14, 3, (0, 0), 2);
     blob.channel_names.clear();
+    blob.front_end = None;
     let mut bytes = blob.to_bytes().unwrap();
     // The dictionary is the last array: its final value sits just before the empty name list
-    // (one byte) and the CRC.
-    let at = bytes.len() - 9;
+    // and the empty front end (one byte each) and the CRC.
+    let at = bytes.len() - 10;
     bytes[at..at + 4].copy_from_slice(&(-1.0f32).to_le_bytes());
     let body_len = bytes.len() - 4;
     let crc = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC).checksum(&bytes[..body_len]);
@@ -307,7 +316,7 @@ mod fuzz {
     }
 }
 
-/// Format version 1 (no channel names) still decodes: the firmware example's committed
+/// Format version 1 (no channel names, no front end) still decodes: the firmware example's committed
 /// models were written by version 1.
 #[test]
 fn version_1_blobs_still_decode() {
@@ -322,7 +331,7 @@ fn version_1_blobs_still_decode() {
         let blob = ModelBlob::from_bytes(&bytes).unwrap();
         assert!(blob.channel_names.is_empty());
         assert_eq!((blob.dims.hidden1, blob.dims.hidden2), hidden);
-        // Written again it becomes version 2 and reads back equal.
+        // Written again it becomes the current version and reads back equal.
         let again = blob.to_bytes().unwrap();
         assert_eq!(u16::from_le_bytes([again[4], again[5]]), FORMAT_VERSION);
         assert_eq!(ModelBlob::from_bytes(&again).unwrap(), blob);
@@ -382,10 +391,11 @@ fn channel_names_round_trip_and_are_checked() {
 /// A checksummed blob with a control character in a name is rejected by both decoders.
 #[test]
 fn checksummed_but_invalid_names_are_rejected_on_decode() {
-    let blob = random_blob(15, 3, (0, 0), 2);
+    let mut blob = random_blob(15, 3, (0, 0), 2);
+    blob.front_end = None;
     let mut bytes = blob.to_bytes().unwrap();
-    // The last name's last byte sits just before the CRC.
-    let at = bytes.len() - 5;
+    // The last name's last byte sits just before the (empty) front end and the CRC.
+    let at = bytes.len() - 6;
     assert_eq!(bytes[at], b'2');
     bytes[at] = 0x07;
     let body_len = bytes.len() - 4;
@@ -397,4 +407,96 @@ fn checksummed_but_invalid_names_are_rejected_on_decode() {
         ModelStorage::<3, 0, 0, 2>::new().decode(&bytes).unwrap_err(),
         expected
     );
+}
+
+/// Rewrites a current-version blob without a front end as the previous format (version 2:
+/// the same bytes without the trailing `None`), with its length and CRC fixed.
+fn as_version_2(mut bytes: Vec<u8>) -> Vec<u8> {
+    bytes.truncate(bytes.len() - 4);
+    assert_eq!(bytes.pop(), Some(0), "the front end section is `None`");
+    bytes[4..6].copy_from_slice(&2u16.to_le_bytes());
+    let payload = (bytes.len() - 10) as u32;
+    bytes[6..10].copy_from_slice(&payload.to_le_bytes());
+    let crc = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC).checksum(&bytes);
+    bytes.extend_from_slice(&crc.to_le_bytes());
+    bytes
+}
+
+#[test]
+fn version_2_blobs_still_decode() {
+    for hidden in [(4, 5), (0, 0)] {
+        let mut blob = random_blob(16, 3, hidden, 2);
+        blob.front_end = None;
+        let v2 = as_version_2(blob.to_bytes().unwrap());
+        assert_eq!(ModelBlob::from_bytes(&v2).unwrap(), blob);
+        assert!(ModelStorage::<3, 4, 5, 2>::new().decode(&v2).is_ok() || hidden == (0, 0));
+        assert!(ModelStorage::<3, 0, 0, 2>::new().decode(&v2).is_ok() || hidden != (0, 0));
+        // A version-2 blob carrying the version-3 section has trailing payload: malformed.
+        let mut longer = blob.to_bytes().unwrap();
+        longer[4..6].copy_from_slice(&2u16.to_le_bytes());
+        let body = longer.len() - 4;
+        let crc = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC).checksum(&longer[..body]);
+        longer[body..].copy_from_slice(&crc.to_le_bytes());
+        assert_eq!(ModelBlob::from_bytes(&longer).unwrap_err(), ModelError::Malformed);
+    }
+}
+
+#[test]
+fn front_end_round_trips_and_is_checked() {
+    let blob = random_blob(17, 5, (4, 5), 2);
+    let front_end = blob.front_end.expect("odd channel counts get a front end");
+    assert_eq!(front_end.bins(), 5);
+    let bytes = blob.to_bytes().unwrap();
+    assert_eq!(ModelBlob::from_bytes(&bytes).unwrap().front_end, Some(front_end));
+    assert!(ModelStorage::<5, 4, 5, 2>::new().decode(&bytes).is_ok());
+
+    type Edit = fn(&mut vaenmf_core::FrontEnd);
+    let cases: [(Edit, ModelError); 7] = [
+        (|f| f.sample_rate = 0, out_of_range(Field::SampleRate)),
+        (|f| f.fft_size = 9, out_of_range(Field::FftSize)),
+        (|f| f.fft_size = 0, out_of_range(Field::FftSize)),
+        (|f| f.hop = 0, out_of_range(Field::Hop)),
+        (|f| f.hop = 9, out_of_range(Field::Hop)),
+        (
+            |f| f.magnitude_exponent = f32::NAN,
+            out_of_range(Field::MagnitudeExponent),
+        ),
+        (
+            |f| f.fft_size = 16,
+            ModelError::DimensionMismatch {
+                field: Field::FftSize,
+                expected: 5,
+                found: 9,
+            },
+        ),
+    ];
+    for (i, (edit, expected)) in cases.into_iter().enumerate() {
+        let mut bad = blob.clone();
+        edit(bad.front_end.as_mut().unwrap());
+        assert_eq!(bad.to_bytes().unwrap_err(), expected, "case {i}");
+    }
+}
+
+/// A checksummed blob whose front end is invalid is rejected by both decoders.
+#[test]
+fn checksummed_but_invalid_front_end_is_rejected_on_decode() {
+    let blob = random_blob(18, 3, (0, 0), 2);
+    let mut bytes = blob.to_bytes().unwrap();
+    // The front end ends with the exponent (f32 LE, 4 bytes) just before the CRC.
+    let at = bytes.len() - 8;
+    assert_eq!(&bytes[at..at + 4], &1.0f32.to_le_bytes());
+    bytes[at..at + 4].copy_from_slice(&(-1.0f32).to_le_bytes());
+    let body_len = bytes.len() - 4;
+    let crc = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC).checksum(&bytes[..body_len]);
+    bytes[body_len..].copy_from_slice(&crc.to_le_bytes());
+    let expected = out_of_range(Field::MagnitudeExponent);
+    assert_eq!(ModelBlob::from_bytes(&bytes).unwrap_err(), expected);
+    assert_eq!(
+        ModelStorage::<3, 0, 0, 2>::new().decode(&bytes).unwrap_err(),
+        expected
+    );
+}
+
+fn out_of_range(field: Field) -> ModelError {
+    ModelError::OutOfRange { field, index: 0 }
 }

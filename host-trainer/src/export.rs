@@ -27,6 +27,7 @@ pub fn nmf_blob(synergies: &Synergies, input_scale: &[f32]) -> ModelBlob {
         encoder: None,
         dictionary: synergies.w.clone(),
         channel_names: Vec::new(),
+        front_end: None,
     }
 }
 

@@ -68,19 +68,26 @@ pub struct NmfConfig {
 /// Settings that passed [`NmfConfig::check`].
 pub type NmfParams = Checked<NmfConfig>;
 
-/// Largest rank: the core's NNLS (used for refits and on the device) has the rank as a const
-/// generic, instantiated for 1 ..= 16.
+/// Largest number of EMG synergies: the core's NNLS (used for refits and on the device) has
+/// the rank as a const generic, instantiated for 1 ..= 16. The EMG commands enforce it.
 pub const MAX_RANK: usize = 16;
 
+/// Largest rank [`fit`] takes (spectrogram dictionaries: 40 per source, up to hundreds).
+pub const MAX_DICTIONARY_RANK: usize = 1024;
+
+/// Ranks up to this run on the rank-unrolled, frame-vectorised kernels below; larger ones on
+/// dense matrix products ([`crate::nmf_gemm`]).
+const UNROLLED_RANKS: usize = 16;
+
 impl NmfConfig {
-    /// Checks every setting once: rank 1 ..= 16, at least one iteration and one run, a
-    /// finite tolerance and sparsity ≥ 0.
+    /// Checks every setting once: rank 1 ..= [`MAX_DICTIONARY_RANK`], at least one
+    /// iteration and one run, a finite tolerance and sparsity ≥ 0.
     pub fn check(self) -> Result<NmfParams, ParamError> {
-        if !(1..=MAX_RANK).contains(&self.rank) {
+        if !(1..=MAX_DICTIONARY_RANK).contains(&self.rank) {
             return Err(ParamError::new(
                 "rank",
                 self.rank,
-                format!("between 1 and {MAX_RANK}"),
+                format!("between 1 and {MAX_DICTIONARY_RANK}"),
             ));
         }
         params::at_least("iterations", self.iterations, 1)?;
@@ -130,7 +137,11 @@ pub fn fit(x: &EmgMatrix, cfg: &NmfParams, mut progress: impl FnMut(usize, usize
     for run in 0..cfg.restarts {
         let init = if run == 0 { cfg.init } else { NmfInit::Random };
         let (mut w, mut z) = initialize(x, r, init, cfg.seed.wrapping_add(run as u64));
-        let (iterations, objective) = run_mu(x, &mut w, &mut z, cfg, |it| progress(run, it));
+        let (iterations, objective) = if r <= UNROLLED_RANKS {
+            run_mu(x, &mut w, &mut z, cfg, |it| progress(run, it))
+        } else {
+            run_gemm(x, &mut w, &mut z, cfg, |it| progress(run, it))
+        };
         objectives.push(objective);
         if best.as_ref().is_none_or(|b| objective < b.objective) {
             best = Some(NmfFit {
@@ -239,6 +250,32 @@ pub fn initialize(x: &EmgMatrix, r: usize, init: NmfInit, seed: u64) -> (Vec<f32
             .collect()
     };
     (finish(w), finish(z))
+}
+
+/// [`crate::nmf_gemm`] on the same layouts as [`run_mu`]: `x` frames × m is `X` (m × frames,
+/// column-major), `w` m × r row-major is `Wᵀ` column-major, `z` frames × r is `H` column-major.
+fn run_gemm(
+    x: &EmgMatrix,
+    w: &mut [f32],
+    z: &mut [f32],
+    cfg: &NmfConfig,
+    progress: impl FnMut(usize),
+) -> (usize, f64) {
+    let (m, n, r) = (x.channels, x.frames, cfg.rank);
+    let xm = nalgebra::DMatrix::from_column_slice(m, n, &x.data);
+    let mut wm = nalgebra::DMatrix::from_row_slice(m, r, w);
+    let mut hm = nalgebra::DMatrix::from_column_slice(r, n, z);
+    let settings = crate::nmf_gemm::MuSettings {
+        loss: cfg.loss,
+        lambda: cfg.sparsity * m as f32,
+        iterations: cfg.iterations,
+        tol: cfg.tol,
+        learn_w: true,
+    };
+    let out = crate::nmf_gemm::run(&xm, &mut wm, &mut hm, &settings, progress);
+    w.copy_from_slice(wm.transpose().as_slice());
+    z.copy_from_slice(hm.as_slice());
+    out
 }
 
 /// Multiplicative updates; returns (iterations, final objective).
@@ -647,6 +684,17 @@ fn flush<const R: usize>(total: &mut [[f64; R]], lanes: &mut [[Lanes; R]]) {
             row[k] = Lanes::ZERO;
         }
     }
+}
+
+impl crate::choice::Choice for NmfLoss {
+    const CHOICES: &'static [(&'static str, &'static str, Self)] = &[
+        ("euclidean", "½‖X − WH‖², the Frobenius norm", NmfLoss::Frobenius),
+        (
+            "kl",
+            "generalised Kullback–Leibler divergence",
+            NmfLoss::KullbackLeibler,
+        ),
+    ];
 }
 
 impl crate::choice::Choice for NmfInit {

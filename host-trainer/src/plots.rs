@@ -335,3 +335,86 @@ pub fn reconstruction(
 pub fn rank_curve(set: &mut OutputSet, dir: &Path, curve: &[RankPoint]) -> Result<Vec<std::path::PathBuf>> {
     render!(set, dir, "rank", (800, 500), |root| draw_rank_curve(root, curve))
 }
+
+/// Viridis, by linear interpolation between five of its stops (`t` in [0, 1]).
+fn viridis(t: f64) -> RGBColor {
+    const STOPS: [(f64, f64, f64); 5] = [
+        (68.0, 1.0, 84.0),
+        (59.0, 82.0, 139.0),
+        (33.0, 145.0, 140.0),
+        (94.0, 201.0, 98.0),
+        (253.0, 231.0, 37.0),
+    ];
+    let x = t.clamp(0.0, 1.0) * 4.0;
+    let i = (x.floor() as usize).min(3);
+    let f = x - i as f64;
+    let (a, b) = (STOPS[i], STOPS[i + 1]);
+    let mix = |p: f64, q: f64| (p + (q - p) * f).round() as u8;
+    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
+/// One spectrogram panel: a title and `|X|` frame-major (`frames × bins`).
+pub struct SpectrogramPanel<'a> {
+    /// Title drawn above the panel.
+    pub title: String,
+    /// Magnitudes, frame-major.
+    pub magnitude: &'a [f32],
+    /// Bins per frame.
+    pub bins: usize,
+}
+
+/// Log-magnitude spectrograms stacked top to bottom on one dB scale (the loudest bin of all
+/// panels to 80 dB below it), low frequencies at the bottom, time averaged into at most 1200
+/// columns; one PNG staged in `set`.
+pub fn spectrograms(set: &mut OutputSet, path: &Path, panels: &[SpectrogramPanel<'_>]) -> Result<()> {
+    ensure_font()?;
+    let Some(first) = panels.first() else {
+        bail!("no spectrogram to draw");
+    };
+    let (bins, frames) = (first.bins, first.magnitude.len() / first.bins.max(1));
+    if frames == 0
+        || panels
+            .iter()
+            .any(|p| p.bins != bins || p.magnitude.len() != frames * bins)
+    {
+        bail!("spectrogram panels must share one non-empty shape");
+    }
+    let width = frames.min(1200);
+    let (title_h, gap) = (24usize, 6usize);
+    let height = panels.len() * (bins + title_h + gap);
+    let to_db = |v: f32| 20.0 * f64::from(v).max(1e-10).log10();
+    let top = panels
+        .iter()
+        .flat_map(|p| p.magnitude.iter())
+        .fold(f64::NEG_INFINITY, |m, &v| m.max(to_db(v)));
+    let floor = top - 80.0;
+    set.add_with(path, |tmp| {
+        let root = BitMapBackend::new(tmp, (width as u32, height as u32)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        for (n, panel) in panels.iter().enumerate() {
+            let y0 = n * (bins + title_h + gap);
+            root.draw_text(
+                &panel.title,
+                &("sans-serif", 16).into_font().color(&BLACK),
+                (4, y0 as i32 + 4),
+            )
+            .map_err(err)?;
+            for col in 0..width {
+                let (f0, f1) = (
+                    col * frames / width,
+                    ((col + 1) * frames / width).max(col * frames / width + 1),
+                );
+                for k in 0..bins {
+                    let mean =
+                        (f0..f1).map(|f| panel.magnitude[f * bins + k]).sum::<f32>() / (f1 - f0) as f32;
+                    let t = (to_db(mean) - floor) / 80.0;
+                    let y = y0 + title_h + (bins - 1 - k);
+                    root.draw_pixel((col as i32, y as i32), &viridis(t))
+                        .map_err(err)?;
+                }
+            }
+        }
+        root.present().map_err(err)?;
+        Ok(())
+    })
+}

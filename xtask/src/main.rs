@@ -3,7 +3,7 @@
 //! - `setup`: installs what the tests need (Cortex-M targets, `qemu-system-arm`).
 //! - `test`:  setup, then every test: host workspace tests and the no_std target builds.
 //! - `demo`:  the main job end to end.
-//! - `bench [core|trainer|firmware]`: the benchmarks (figures in the README); all by default.
+//! - `bench [core|trainer|speech|firmware]`: the benchmarks (figures in the README); all by default.
 
 mod firmware_bench;
 
@@ -20,7 +20,7 @@ fn main() {
         Some("test") => setup().and_then(|()| test()),
         Some("demo") => demo(),
         Some("bench") => bench(args.get(1).map(String::as_str)),
-        _ => Err("usage: cargo xtask <setup|test|demo|bench [core|trainer|firmware]>".to_string()),
+        _ => Err("usage: cargo xtask <setup|test|demo|bench [core|trainer|speech|firmware]>".to_string()),
     };
     if let Err(message) = result {
         eprintln!("xtask: {message}");
@@ -335,8 +335,63 @@ fn demo() -> Result<(), String> {
             &p(&format!("gait/{tag}-frames.json")),
         )?;
     }
+    speech_demo(&out.join("speech"))?;
     println!("\nreports, models and plots: {}", out.display());
     Ok(())
+}
+
+/// Supervised NMF speech enhancement on the bundled speech set: dictionaries from the train
+/// files, noisy test mixtures, scores and spectrograms.
+fn speech_demo(out: &Path) -> Result<(), String> {
+    let mini = root().join("data/speech-mini");
+    let m = |rel: &str| mini.join(rel).display().to_string();
+    let p = |name: &str| out.join(name).display().to_string();
+    let noises = ["babble", "running_tap"];
+    let sources = [("speech".to_string(), "clean/train".to_string())]
+        .into_iter()
+        .chain(noises.map(|n| (n.to_string(), format!("noise/{n}/train.wav"))));
+    for (name, files) in sources {
+        vaenmf(&[
+            "speech",
+            "dict",
+            "--rank",
+            "40",
+            "-o",
+            &p(&format!("{name}.vnmf")),
+            &m(&files),
+        ])?;
+    }
+    let mut mix = vec![
+        "speech".to_string(),
+        "mix".into(),
+        "--speech".into(),
+        m("clean/test"),
+    ];
+    let mut eval = vec![
+        "speech".to_string(),
+        "eval".into(),
+        "--manifest".into(),
+        p("test-mix/manifest.csv"),
+        "--speech".into(),
+        p("speech.vnmf"),
+    ];
+    for n in noises {
+        mix.extend([
+            "--noise".into(),
+            format!("{n}={}", m(&format!("noise/{n}/test.wav"))),
+        ]);
+        eval.extend(["--noise".into(), format!("{n}={}", p(&format!("{n}.vnmf")))]);
+    }
+    mix.extend([
+        "--snr=-5,0,5,10".into(),
+        "--seed".into(),
+        "1".into(),
+        "--out".into(),
+        p("test-mix"),
+    ]);
+    eval.extend(["--out".into(), p("eval")]);
+    vaenmf(&mix.iter().map(String::as_str).collect::<Vec<_>>())?;
+    vaenmf(&eval.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
 /// The demo's real EMG: the project's bundled copy, never `../shared` (a fresh clone must
@@ -346,9 +401,9 @@ fn demo_gait_matrix() -> PathBuf {
 }
 
 fn bench(only: Option<&str>) -> Result<(), String> {
-    if let Some(other) = only.filter(|g| !["core", "trainer", "firmware"].contains(g)) {
+    if let Some(other) = only.filter(|g| !["core", "trainer", "speech", "firmware"].contains(g)) {
         return Err(format!(
-            "unknown benchmark group '{other}' (core, trainer, firmware)"
+            "unknown benchmark group '{other}' (core, trainer, speech, firmware)"
         ));
     }
     let all = only.is_none();
@@ -358,6 +413,9 @@ fn bench(only: Option<&str>) -> Result<(), String> {
     if all || only == Some("trainer") {
         cargo(&["bench", "-p", "vaenmf-trainer", "--bench", "nmf"])?;
         cargo(&["bench", "-p", "vaenmf-trainer", "--bench", "vae"])?;
+    }
+    if all || only == Some("speech") {
+        cargo(&["bench", "-p", "vaenmf-trainer", "--bench", "speech"])?;
     }
     if all || only == Some("firmware") {
         setup()?;

@@ -5,16 +5,185 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 
+use std::collections::BTreeMap;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::args::choice;
 use super::warn;
+use crate::export::read_blob;
+use crate::nmf::{NmfConfig, NmfInit, NmfLoss};
 use crate::output::OutputSet;
+use crate::pipeline::Method;
+use crate::plots::SpectrogramPanel;
 use crate::speech::audio::{read_at_rate, wav_bytes, WavFormat};
+use crate::speech::dictionary::learn;
+use crate::speech::evaluate::{example_magnitudes, examples, markdown, read_manifest, score, summarise};
+use crate::speech::metrics::speech_metrics;
 use crate::speech::mix::{mix, snr_db, Named};
+use crate::speech::separate::{describe, SeparationConfig, Separator};
+use crate::speech::stft::{StftConfig, Window};
 
 /// Speech-enhancement commands.
 #[derive(Debug, Subcommand)]
 pub enum SpeechCommand {
     /// Build (clean, noise, noisy) triplets at given SNRs, with a manifest CSV.
     Mix(MixArgs),
+    /// Learn a dictionary from the magnitude spectrogram of a set of recordings.
+    Dict(DictArgs),
+    /// Enhance a noisy recording with a speech and a noise dictionary.
+    Enhance(EnhanceArgs),
+    /// SDR / SIR / SAR (BSS-eval), PESQ and STOI of a speech estimate.
+    Metrics(MetricsArgs),
+    /// Score supervised NMF, the noisy input and the oracle mask over a `speech mix` set.
+    Eval(EvalArgs),
+}
+
+/// `vaenmf speech dict`.
+#[derive(Debug, Args)]
+pub struct DictArgs {
+    /// Recordings: WAV files, or folders whose *.wav files are used.
+    #[arg(required = true, value_name = "FILES_OR_DIRS")]
+    pub inputs: Vec<PathBuf>,
+    /// Method (vae-nmf dictionaries come with issue #12).
+    #[arg(long, value_parser = choice::<Method>(), default_value = "nmf")]
+    pub method: Method,
+    /// Dictionary size.
+    #[arg(long, default_value_t = 40)]
+    pub rank: usize,
+    /// Multiplicative-update iterations.
+    #[arg(long, default_value_t = 200)]
+    pub iterations: usize,
+    /// L1 penalty on activations (sparse-nmf).
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0.01)]
+    pub sparsity: f32,
+    /// Initialisation.
+    #[arg(long, value_parser = choice::<NmfInit>(), default_value = "random")]
+    pub init: NmfInit,
+    /// Seed of the random initialisation.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub front_end: FrontEndArgs,
+    /// Resample files at another rate (otherwise they are an error).
+    #[arg(long)]
+    pub resample: bool,
+    /// Model blob to write.
+    #[arg(short = 'o', long = "out")]
+    pub out: PathBuf,
+    /// JSON report to write (settings, frames, objective).
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+}
+
+/// The STFT front end a dictionary is learned with.
+#[derive(Debug, Args)]
+pub struct FrontEndArgs {
+    /// Sample rate, Hz.
+    #[arg(long, default_value_t = 16000)]
+    pub rate: u32,
+    /// FFT size (= window length).
+    #[arg(long, default_value_t = 512)]
+    pub n_fft: usize,
+    /// Hop, samples.
+    #[arg(long, default_value_t = 128)]
+    pub hop: usize,
+    /// Window.
+    #[arg(long, value_parser = choice::<Window>(), default_value = "hamming")]
+    pub window: Window,
+    /// Exponent of the magnitude spectrum (1: magnitude, 2: power).
+    #[arg(long, allow_negative_numbers = true, default_value_t = 1.0)]
+    pub magnitude_exponent: f32,
+}
+
+/// Separation settings shared by enhance and eval.
+#[derive(Debug, Args)]
+pub struct SeparationArgs {
+    /// Divergence of the activation fit.
+    #[arg(long, value_parser = choice::<NmfLoss>(), default_value = "euclidean")]
+    pub loss: NmfLoss,
+    /// Multiplicative updates of the activations.
+    #[arg(long, default_value_t = 100)]
+    pub iterations: usize,
+    /// L1 penalty on the activations.
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0.0)]
+    pub sparsity: f32,
+    /// Exponent p of the gain (Wˢhˢ)ᵖ / ((Wˢhˢ)ᵖ + (Wⁿhⁿ)ᵖ).
+    #[arg(long, allow_negative_numbers = true, default_value_t = 2.0)]
+    pub gain_exponent: f32,
+}
+
+impl SeparationArgs {
+    fn config(&self) -> Result<crate::speech::separate::SeparationParams> {
+        Ok(SeparationConfig {
+            loss: self.loss,
+            iterations: self.iterations,
+            sparsity: self.sparsity,
+            gain_exponent: self.gain_exponent,
+        }
+        .check()?)
+    }
+}
+
+/// `vaenmf speech enhance`.
+#[derive(Debug, Args)]
+pub struct EnhanceArgs {
+    /// Speech dictionary (from `speech dict`).
+    #[arg(long)]
+    pub speech: PathBuf,
+    /// Noise dictionary.
+    #[arg(long)]
+    pub noise: PathBuf,
+    /// Noisy recording.
+    pub input: PathBuf,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub separation: SeparationArgs,
+    /// Resample the input when its rate differs from the dictionaries' (else an error).
+    #[arg(long)]
+    pub resample: bool,
+    /// Enhanced recording to write (32-bit float WAV).
+    #[arg(short = 'o', long = "out")]
+    pub out: PathBuf,
+}
+
+/// `vaenmf speech metrics`.
+#[derive(Debug, Args)]
+pub struct MetricsArgs {
+    /// Clean speech.
+    #[arg(long)]
+    pub reference: PathBuf,
+    /// The noise that was added to it.
+    #[arg(long)]
+    pub noise: PathBuf,
+    /// Speech estimate.
+    #[arg(long)]
+    pub estimate: PathBuf,
+    /// JSON report to write.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+}
+
+/// `vaenmf speech eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// `manifest.csv` of a `speech mix` set (use one made from test files only).
+    #[arg(long)]
+    pub manifest: PathBuf,
+    /// Speech dictionary.
+    #[arg(long)]
+    pub speech: PathBuf,
+    /// Noise dictionary per noise of the manifest, NAME=MODEL (repeatable).
+    #[arg(long = "noise", required = true, value_name = "NAME=MODEL", value_parser = parse_named_path)]
+    pub noises: Vec<(String, PathBuf)>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub separation: SeparationArgs,
+    /// Output folder: eval.json, table.md and spectrograms-NOISE.png (noisy / enhanced /
+    /// clean, one mixture per noise).
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 /// `vaenmf speech mix`.
@@ -44,6 +213,9 @@ pub struct MixArgs {
     /// Resample files at another rate (otherwise they are an error).
     #[arg(long)]
     pub resample: bool,
+    /// Repeat a noise recording shorter than an utterance (otherwise an error).
+    #[arg(long)]
+    pub loop_noise: bool,
     /// Output folder: NOISE/SNRdB/UTTERANCE.{clean,noise,noisy}.wav and manifest.csv.
     #[arg(long)]
     pub out: PathBuf,
@@ -100,7 +272,228 @@ fn stem(path: &Path) -> String {
 pub fn run(command: &SpeechCommand) -> Result<()> {
     match command {
         SpeechCommand::Mix(args) => mix_command(args),
+        SpeechCommand::Dict(args) => dict_command(args),
+        SpeechCommand::Enhance(args) => enhance_command(args),
+        SpeechCommand::Metrics(args) => metrics_command(args),
+        SpeechCommand::Eval(args) => eval_command(args),
     }
+}
+
+fn dict_command(args: &DictArgs) -> Result<()> {
+    let (loss, sparsity) = match args.method {
+        Method::Nmf => (NmfLoss::Frobenius, 0.0),
+        Method::NmfKl => (NmfLoss::KullbackLeibler, 0.0),
+        Method::SparseNmf => (NmfLoss::Frobenius, args.sparsity),
+        Method::VaeNmf => bail!(
+            "--method vae-nmf: VAE-NMF spectrogram dictionaries are not built yet (issue #12); use nmf, nmf-kl or sparse-nmf"
+        ),
+    };
+    let f = &args.front_end;
+    let stft = StftConfig {
+        n_fft: f.n_fft,
+        hop: f.hop,
+        window: f.window,
+    }
+    .check()?;
+    if f.rate == 0 {
+        bail!("invalid --rate 0: must be a sample rate > 0");
+    }
+    crate::params::positive("magnitude-exponent", f64::from(f.magnitude_exponent))?;
+    let front_end = stft.front_end(f.rate, f.magnitude_exponent);
+    let params = NmfConfig {
+        rank: args.rank,
+        loss,
+        sparsity,
+        init: args.init,
+        iterations: args.iterations,
+        tol: 0.0,
+        restarts: 1,
+        seed: args.seed,
+    }
+    .check()?;
+    let files = wav_files(&args.inputs)?;
+    let signals = files
+        .iter()
+        .map(|p| load(p, f.rate, args.resample))
+        .collect::<Result<Vec<_>>>()?;
+    let bar = ProgressBar::new(args.iterations as u64).with_style(
+        ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} [{elapsed}]")
+            .unwrap_or(ProgressStyle::default_bar()),
+    );
+    bar.set_message("dictionary");
+    let started = std::time::Instant::now();
+    let (blob, fit) = learn(&signals, &front_end, &params, |_, it| bar.set_position(it as u64))?;
+    bar.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+    let frames = fit.z.len() / args.rank;
+    let mut set = OutputSet::new();
+    set.add(&args.out, &blob.to_bytes()?)?;
+    if let Some(report) = &args.report {
+        let json = serde_json::json!({
+            "method": args.method,
+            "nmf": *params,
+            "front_end": front_end,
+            "files": files,
+            "frames": frames,
+            "objective": fit.objective,
+            "iterations": fit.iterations,
+            "seconds": seconds,
+        });
+        set.add(report, serde_json::to_string_pretty(&json)?.as_bytes())?;
+    }
+    set.commit()?;
+    println!(
+        "{}: rank-{} dictionary of {} bins from {} files ({frames} frames; {}), objective {:.6e}, {seconds:.1} s",
+        args.out.display(),
+        args.rank,
+        front_end.bins(),
+        files.len(),
+        describe(&front_end),
+        fit.objective
+    );
+    Ok(())
+}
+
+fn separator(speech: &Path, noise: &Path, args: &SeparationArgs) -> Result<Separator> {
+    let named =
+        |p: &Path| read_blob(p).with_context(|| format!("{}: cannot use as a dictionary", p.display()));
+    Separator::new(&named(speech)?, &named(noise)?, &args.config()?)
+        .with_context(|| format!("{} with {}", speech.display(), noise.display()))
+}
+
+fn enhance_command(args: &EnhanceArgs) -> Result<()> {
+    let sep = separator(&args.speech, &args.noise, &args.separation)?;
+    let rate = sep.front_end().sample_rate;
+    let noisy = load(&args.input, rate, args.resample)?;
+    let started = std::time::Instant::now();
+    let out = sep.enhance(&noisy)?;
+    let seconds = started.elapsed().as_secs_f64();
+    crate::output::write_atomic(&args.out, &wav_bytes(&out.speech, rate, WavFormat::Float32)?)?;
+    let audio = noisy.len() as f64 / f64::from(rate);
+    println!(
+        "{}: {audio:.2} s enhanced in {seconds:.3} s ({:.0}× real time)",
+        args.out.display(),
+        audio / seconds.max(1e-9)
+    );
+    Ok(())
+}
+
+fn metrics_command(args: &MetricsArgs) -> Result<()> {
+    let read = |p: &Path| -> Result<(Vec<f32>, u32)> {
+        let (audio, _) = crate::speech::audio::read_wav(p)?;
+        Ok((audio.samples, audio.rate))
+    };
+    let (reference, rate) = read(&args.reference)?;
+    let (noise, noise_rate) = read(&args.noise)?;
+    let (estimate, estimate_rate) = read(&args.estimate)?;
+    if noise_rate != rate || estimate_rate != rate {
+        bail!("sample rates differ: reference {rate} Hz, noise {noise_rate} Hz, estimate {estimate_rate} Hz");
+    }
+    if reference.len() != estimate.len() || reference.len() != noise.len() {
+        bail!(
+            "lengths differ: reference {} has {} samples, noise {} has {}, estimate {} has {}",
+            args.reference.display(),
+            reference.len(),
+            args.noise.display(),
+            noise.len(),
+            args.estimate.display(),
+            estimate.len()
+        );
+    }
+    let m = speech_metrics(&reference, &noise, &[&estimate], rate)?[0];
+    let mut json = serde_json::to_value(m)?;
+    json["definitions"] = serde_json::json!({
+        "bss_eval": "v3, mir_eval.separation.bss_eval_sources semantics (512-tap filters; references [speech, noise], estimates [estimate, mixture − estimate]), dB",
+        "pesq_nb": "ITU-T P.862 on the signals decimated to 8 kHz (pesq crate, checked against the ITU code); MOS-LQO by P.862.1",
+        "pesq_wb": "ITU-T P.862.2 MOS-LQO at 16 kHz",
+        "stoi": "Taal et al. 2011; estoi: Jensen & Taal 2016 (pystoi's processing)",
+    });
+    println!(
+        "SDR {:.3} dB  SIR {:.3} dB  SAR {:.3} dB  PESQ-NB {:.3} (raw {:.3})  PESQ-WB {}  STOI {:.4}  ESTOI {:.4}{}",
+        m.sdr,
+        m.sir,
+        m.sar,
+        m.pesq_nb_mos_lqo,
+        m.pesq_nb_raw,
+        m.pesq_wb.map_or("–".into(), |v| format!("{v:.3}")),
+        m.stoi,
+        m.estoi,
+        if m.permuted { "  (BSS-eval's permutation search swapped the estimates)" } else { "" }
+    );
+    if let Some(report) = &args.report {
+        crate::output::write_atomic(report, serde_json::to_string_pretty(&json)?.as_bytes())?;
+    }
+    Ok(())
+}
+
+fn eval_command(args: &EvalArgs) -> Result<()> {
+    let rows = read_manifest(&args.manifest)?;
+    if rows.is_empty() {
+        bail!("{}: the manifest lists no mixtures", args.manifest.display());
+    }
+    let mut separators = BTreeMap::new();
+    for (name, model) in &args.noises {
+        separators.insert(name.clone(), separator(&args.speech, model, &args.separation)?);
+    }
+    let bar = ProgressBar::new(rows.len() as u64).with_style(
+        ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} [{elapsed}]")
+            .unwrap_or(ProgressStyle::default_bar()),
+    );
+    bar.set_message("mixtures");
+    let started = std::time::Instant::now();
+    let scores = score(&rows, &separators, 2.0, || bar.inc(1))?;
+    bar.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+    let summary = summarise(&scores);
+    let table = markdown(&summary, "NMF");
+    let mut set = OutputSet::new();
+    let mut plots = Vec::new();
+    for row in examples(&rows) {
+        let [noisy, enhanced, clean] = example_magnitudes(row, &separators[&row.noise])?;
+        let bins = separators[&row.noise].front_end().bins() as usize;
+        let panel = |title: String, magnitude| SpectrogramPanel {
+            title,
+            magnitude,
+            bins,
+        };
+        let mixture = format!("{} + {} at {} dB", row.utterance, row.noise, row.snr_db);
+        let path = args.out.join(format!("spectrograms-{}.png", row.noise));
+        crate::plots::spectrograms(
+            &mut set,
+            &path,
+            &[
+                panel(format!("noisy: {mixture}"), &noisy),
+                panel(format!("supervised NMF: {mixture}"), &enhanced),
+                panel(format!("clean: {}", row.utterance), &clean),
+            ],
+        )?;
+        plots.push(path);
+    }
+    let json = serde_json::json!({
+        "manifest": args.manifest,
+        "speech": args.speech,
+        "noises": args.noises.iter().map(|(n, p)| (n.clone(), p.clone())).collect::<BTreeMap<_, _>>(),
+        "separation": *args.separation.config()?,
+        "oracle_gain_exponent": 2.0,
+        "metrics": "BSS-eval v3 (mir_eval bss_eval_sources semantics, dB); PESQ NB = P.862 at 8 kHz after decimation (MOS-LQO P.862.1), PESQ WB = P.862.2; STOI / ESTOI",
+        "seconds": seconds,
+        "summary": summary,
+        "plots": plots,
+        "mixtures": scores,
+    });
+    set.add(
+        &args.out.join("eval.json"),
+        serde_json::to_string_pretty(&json)?.as_bytes(),
+    )?;
+    set.add(&args.out.join("table.md"), table.as_bytes())?;
+    set.commit()?;
+    print!("{table}");
+    println!(
+        "wrote {} and {}",
+        args.out.join("eval.json").display(),
+        args.out.join("table.md").display()
+    );
+    Ok(())
 }
 
 fn mix_command(args: &MixArgs) -> Result<()> {
@@ -126,7 +519,7 @@ fn mix_command(args: &MixArgs) -> Result<()> {
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    let mixtures = mix(&utterances, &noises, &args.snr, args.seed)?;
+    let mixtures = mix(&utterances, &noises, &args.snr, args.seed, args.loop_noise)?;
     let mut set = OutputSet::new();
     let mut manifest = String::from("utterance,noise,segment_start,snr_db,clean,noise_file,noisy\n");
     for m in &mixtures {

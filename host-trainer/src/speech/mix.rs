@@ -58,8 +58,15 @@ pub fn snr_db(speech: &[f32], noise: &[f32]) -> f64 {
 }
 
 /// Every (utterance, noise, SNR) mixture, in that nesting order; the same seed and inputs give
-/// the same segments.
-pub fn mix(utterances: &[Named], noises: &[Named], snrs: &[f64], seed: u64) -> Result<Vec<Mixture>> {
+/// the same segments. A noise shorter than an utterance is an error unless `loop_noise`: then
+/// the recording is repeated end to start and the segment may start anywhere in it.
+pub fn mix(
+    utterances: &[Named],
+    noises: &[Named],
+    snrs: &[f64],
+    seed: u64,
+    loop_noise: bool,
+) -> Result<Vec<Mixture>> {
     if snrs.iter().any(|s| !s.is_finite()) {
         bail!("SNRs must be finite numbers of dB, got {snrs:?}");
     }
@@ -68,19 +75,21 @@ pub fn mix(utterances: &[Named], noises: &[Named], snrs: &[f64], seed: u64) -> R
     for (u, utt) in utterances.iter().enumerate() {
         let len = utt.samples.len();
         for (k, noise) in noises.iter().enumerate() {
-            if noise.samples.len() < len {
+            let looped = noise.samples.len() < len;
+            if noise.samples.is_empty() || (looped && !loop_noise) {
                 bail!(
-                    "noise '{}' has {} samples, shorter than utterance '{}' ({len} samples)",
+                    "noise '{}' has {} samples, shorter than utterance '{}' ({len} samples); --loop-noise repeats it",
                     noise.name,
                     noise.samples.len(),
                     utt.name
                 );
             }
             for &snr in snrs {
-                let starts = (noise.samples.len() - len + 1) as u64;
+                let nlen = noise.samples.len();
+                let starts = if looped { nlen } else { nlen - len + 1 } as u64;
                 let start = (rng.next_u64() % starts) as usize;
-                let segment = &noise.samples[start..start + len];
-                let gain = noise_gain(&utt.samples, segment, snr)
+                let segment: Vec<f32> = (start..start + len).map(|i| noise.samples[i % nlen]).collect();
+                let gain = noise_gain(&utt.samples, &segment, snr)
                     .map_err(|e| anyhow::anyhow!("utterance '{}', noise '{}': {e}", utt.name, noise.name))?;
                 let noise_part: Vec<f32> = segment.iter().map(|&v| (f64::from(v) * gain) as f32).collect();
                 let noisy = utt.samples.iter().zip(&noise_part).map(|(s, n)| s + n).collect();

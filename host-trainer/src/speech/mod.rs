@@ -1,8 +1,33 @@
 //! Speech enhancement with learned speech and noise dictionaries (the paper's second
 //! experiment). The front end shared by every method: [`audio`] (WAV in and out,
 //! resampling), [`stft`] (analysis and exact weighted-overlap-add synthesis) and [`mix`]
-//! (noisy sets at given SNRs, noise segments drawn by seed).
+//! (noisy sets at given SNRs, noise segments drawn by seed). On it:
+//! [`dictionary`] (NMF dictionaries of magnitude frames that record their front end),
+//! [`separate`] (supervised separation and the oracle mask) and [`bss_eval`] (SDR/SIR/SAR).
 
 pub mod audio;
+pub mod bss_eval;
+pub mod dictionary;
+pub mod evaluate;
+pub mod levinson;
+pub mod metrics;
 pub mod mix;
+pub mod pesq;
+pub mod separate;
 pub mod stft;
+pub mod stoi;
+
+/// A clean and a degraded signal a quality measure can compare: the same length, a rate.
+fn check_pair(measure: &str, clean: &[f32], degraded: &[f32], rate: u32) -> anyhow::Result<()> {
+    if clean.len() != degraded.len() {
+        anyhow::bail!(
+            "{measure} needs signals of the same length: clean {} samples, degraded {}",
+            clean.len(),
+            degraded.len()
+        );
+    }
+    if rate == 0 {
+        anyhow::bail!("{measure}: sample rate 0");
+    }
+    Ok(())
+}

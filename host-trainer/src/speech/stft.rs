@@ -14,19 +14,12 @@ use anyhow::{bail, Result};
 use realfft::num_complex::{Complex32, Complex64};
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 use serde::{Deserialize, Serialize};
+use vaenmf_core::FrontEnd;
 
 use crate::choice::Choice;
 use crate::params::{Checked, ParamError};
 
-/// Analysis window (periodic, as for spectral analysis).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Window {
-    /// `0.54 − 0.46 cos(2πn/N)`.
-    Hamming,
-    /// `0.5 − 0.5 cos(2πn/N)`.
-    Hann,
-}
+pub use vaenmf_core::front_end::Window;
 
 impl Choice for Window {
     const CHOICES: &'static [(&'static str, &'static str, Self)] = &[
@@ -37,19 +30,6 @@ impl Choice for Window {
         ),
         ("hann", "periodic Hann", Window::Hann),
     ];
-}
-
-impl Window {
-    /// The `n` window values.
-    pub fn values(self, n: usize) -> Vec<f32> {
-        let (a0, a1) = match self {
-            Window::Hamming => (0.54, 0.46),
-            Window::Hann => (0.5, 0.5),
-        };
-        (0..n)
-            .map(|i| (a0 - a1 * (2.0 * std::f64::consts::PI * i as f64 / n as f64).cos()) as f32)
-            .collect()
-    }
 }
 
 /// STFT settings.
@@ -113,6 +93,26 @@ impl StftConfig {
         self.n_fft / 2 + 1
     }
 
+    /// The front end a model records: these settings at `sample_rate`, frames `|X|^exponent`.
+    pub fn front_end(&self, sample_rate: u32, magnitude_exponent: f32) -> FrontEnd {
+        FrontEnd {
+            sample_rate,
+            fft_size: u32::try_from(self.n_fft).unwrap_or(u32::MAX),
+            hop: u32::try_from(self.hop).unwrap_or(u32::MAX),
+            window: self.window,
+            magnitude_exponent,
+        }
+    }
+
+    /// The STFT settings of a recorded front end.
+    pub fn of_front_end(front_end: &FrontEnd) -> Self {
+        Self {
+            n_fft: front_end.fft_size as usize,
+            hop: front_end.hop as usize,
+            window: front_end.window,
+        }
+    }
+
     /// Frames of a signal of `len` samples, `1 + len / hop`.
     pub fn frames(&self, len: usize) -> usize {
         1 + len / self.hop
@@ -162,7 +162,7 @@ impl Stft {
         let mut planner = RealFftPlanner::<f64>::new();
         Self {
             cfg: **cfg,
-            window: cfg.window.values(cfg.n_fft).into_iter().map(f64::from).collect(),
+            window: (0..cfg.n_fft).map(|i| cfg.window.value(i, cfg.n_fft)).collect(),
             forward: planner.plan_fft_forward(cfg.n_fft),
             inverse: planner.plan_fft_inverse(cfg.n_fft),
         }

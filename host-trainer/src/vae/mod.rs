@@ -85,6 +85,7 @@ pub fn to_blob(model: &VaeNmf, arch: &VaeNmfConfig, alpha0: f64, input_scale: &[
         }),
         dictionary: dictionary(model).0,
         channel_names: Vec::new(),
+        front_end: None,
     }
 }
 
