@@ -58,6 +58,8 @@ pub fn describe(blob: &ModelBlob, bytes: &[u8]) -> String {
     let mut s = String::new();
     let kind = if blob.encoder.is_some() {
         "VAE-NMF (encoder + dictionary)"
+    } else if blob.front_end.is_some() {
+        "spectrogram dictionary (`vaenmf speech`; activations by multiplicative updates)"
     } else {
         "NMF (dictionary only; activations by NNLS)"
     };
@@ -88,6 +90,19 @@ pub fn describe(blob: &ModelBlob, bytes: &[u8]) -> String {
                 + (d.hidden1 + d.hidden2 + 2 * d.rank) as usize,
             d.encoder_macs()
         );
+    }
+    if let Some(front_end) = &blob.front_end {
+        // A spectrogram dictionary: bins × atoms is too large to print usefully.
+        s += &format!(
+            "front end: {}
+spectrogram dictionary: {} bins × {} atoms, {}
+",
+            crate::speech::separate::describe(front_end),
+            d.channels,
+            d.rank,
+            stats(&blob.dictionary)
+        );
+        return s;
     }
     let names = if blob.channel_names.is_empty() {
         crate::output::numbered("ch", d.channels as usize)

@@ -6,6 +6,7 @@
 pub mod args;
 pub mod commands;
 pub mod speech;
+pub mod speech_args;
 
 use std::path::PathBuf;
 
