@@ -12,7 +12,8 @@ use crate::data::envelope::EnvelopeConfig;
 use crate::data::prepare::{DataSpec, TestSpec};
 use crate::data::synth::NoiseKind;
 use crate::data::Normalize;
-use crate::nmf::{NmfConfig, NmfInit, NmfLoss, NmfParams};
+use crate::nmf::{NmfConfig, NmfInit, NmfLoss, NmfParams, MAX_RANK};
+use crate::params::ParamError;
 use crate::pipeline::{FitSettings, Method};
 use crate::vae::training::{Backend, DecoderSteps, Nonneg, VaeParams, VaeTrainConfig};
 
@@ -200,8 +201,11 @@ pub struct SolverArgs {
 }
 
 impl SolverArgs {
-    /// Checked NMF settings at `rank`.
+    /// Checked NMF settings at `rank` (EMG synergies: at most [`MAX_RANK`], the core's limit).
     pub fn nmf_params(&self, rank: usize) -> Result<NmfParams> {
+        if !(1..=MAX_RANK).contains(&rank) {
+            return Err(ParamError::new("rank", rank, format!("between 1 and {MAX_RANK}")).into());
+        }
         Ok(NmfConfig {
             rank,
             loss: if self.method == Method::NmfKl {
