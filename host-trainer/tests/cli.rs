@@ -221,7 +221,10 @@ fn gait_matrix_through_the_cli() {
         .arg(d.join("gait.vnmf"))
         .assert()
         .success()
-        .stdout(predicate::str::contains("format version 2").and(predicate::str::contains("  PB ")));
+        .stdout(
+            predicate::str::contains(format!("format version {}", vaenmf_core::blob::FORMAT_VERSION))
+                .and(predicate::str::contains("  PB ")),
+        );
     let svg = std::fs::read_to_string(d.join("plots/synergies.svg")).unwrap();
     assert!(
         svg.contains("\nTA\n") && svg.contains("\nPB\n"),
