@@ -35,6 +35,30 @@ pub struct MuSettings {
     pub learn_w: bool,
 }
 
+/// What every block needs of the current dictionary, derived once per change of `W` (once
+/// per run when `W` is fixed) instead of once per block and iteration.
+struct Dictionary {
+    /// `Wᵀ`, r × bins.
+    wt: DMatrix<f32>,
+    /// `W`, bins × r.
+    w: DMatrix<f32>,
+    /// `WᵀW`, r × r (Frobenius).
+    gram: DMatrix<f32>,
+    /// `max(Σ_b W[b, k] + λ, ε)` per atom (KL).
+    kl_denominator: Vec<f32>,
+}
+
+impl Dictionary {
+    fn new(wt: DMatrix<f32>, lambda: f32) -> Self {
+        Self {
+            w: wt.transpose(),
+            gram: &wt * wt.transpose(),
+            kl_denominator: wt.row_iter().map(|row| (row.sum() + lambda).max(EPS)).collect(),
+            wt,
+        }
+    }
+}
+
 /// A block of frames: its data in both layouts and its activations.
 struct Block {
     x: DMatrix<f32>,
@@ -90,7 +114,7 @@ pub fn run(
     settings: &MuSettings,
     mut progress: impl FnMut(usize),
 ) -> (usize, f64) {
-    let mut wt = w.transpose();
+    let mut dict = Dictionary::new(w.transpose(), settings.lambda);
     let mut blocks = split(x, h, rayon::current_num_threads());
     let mut initial = None;
     let mut previous = f64::INFINITY;
@@ -98,12 +122,12 @@ pub fn run(
     let mut done = 0;
     for it in 1..=settings.iterations {
         let check = it % 10 == 0 || it == settings.iterations;
-        let wt_now = &wt;
+        let current = &dict;
         let partials: Vec<Partial> = blocks
             .par_iter_mut()
             .map(|b| match settings.loss {
-                NmfLoss::Frobenius => frobenius_block(b, wt_now, settings, check),
-                NmfLoss::KullbackLeibler => kl_block(b, wt_now, settings, check),
+                NmfLoss::Frobenius => frobenius_block(b, current, settings, check),
+                NmfLoss::KullbackLeibler => kl_block(b, current, settings, check),
             })
             .collect();
         let mut parts = partials.into_iter();
@@ -117,10 +141,12 @@ pub fn run(
             data += p.objective;
         }
         if settings.learn_w {
+            let mut wt = std::mem::replace(&mut dict.wt, DMatrix::zeros(0, 0));
             update_w(&mut wt, &numerator, &gram, settings.loss);
             if settings.lambda > 0.0 {
                 normalize_rows(&mut wt, &mut blocks);
             }
+            dict = Dictionary::new(wt, settings.lambda);
         }
         done = it;
         progress(it);
@@ -137,7 +163,7 @@ pub fn run(
             previous = objective;
         }
     }
-    *w = wt.transpose();
+    *w = dict.w;
     let mut col = 0;
     for b in &blocks {
         h.columns_mut(col, b.h.ncols()).copy_from(&b.h);
@@ -148,20 +174,20 @@ pub fn run(
 
 /// Frobenius: `H ← H ⊙ WᵀX / (WᵀW H + λ)`, then `H Xᵀ` and `H Hᵀ` with the new `H` (only
 /// when `W` is learned).
-fn frobenius_block(b: &mut Block, wt: &DMatrix<f32>, s: &MuSettings, want_objective: bool) -> Partial {
+fn frobenius_block(b: &mut Block, dict: &Dictionary, s: &MuSettings, want_objective: bool) -> Partial {
     let a = match b.wtx.take() {
         Some(a) => a,
-        None => wt * &b.x,
+        None => &dict.wt * &b.x,
     };
-    let g = wt * wt.transpose();
-    let gh = &g * &b.h;
+    let g = &dict.gram;
+    let gh = g * &b.h;
     b.h.zip_zip_apply(&a, &gh, |h, a, gh| {
         *h = flush_tiny(*h * a / (gh + s.lambda).max(EPS));
     });
     let mut objective = 0.0;
     if want_objective {
         // ½‖X − WH‖² = ½(‖X‖² − 2⟨WᵀX, H⟩ + ⟨WᵀW H, H⟩).
-        let gh = &g * &b.h;
+        let gh = g * &b.h;
         let xx: f64 = b.x.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
         let ah: f64 = a
             .iter()
@@ -209,11 +235,10 @@ fn kl_ratio(x: &DMatrix<f32>, w: &DMatrix<f32>, h: &DMatrix<f32>, want: bool) ->
 }
 
 /// KL: `H ← H ⊙ Wᵀ(X / WH) / (Wᵀ1 + λ)`, then `H (X / WH)ᵀ` and the row sums of `H`.
-fn kl_block(b: &mut Block, wt: &DMatrix<f32>, s: &MuSettings, want_objective: bool) -> Partial {
-    let w = wt.transpose();
-    let (q, _) = kl_ratio(&b.x, &w, &b.h, false);
-    let num = wt * &q;
-    let den: Vec<f32> = wt.row_iter().map(|row| (row.sum() + s.lambda).max(EPS)).collect();
+fn kl_block(b: &mut Block, dict: &Dictionary, s: &MuSettings, want_objective: bool) -> Partial {
+    let (w, den) = (&dict.w, &dict.kl_denominator);
+    let (q, _) = kl_ratio(&b.x, w, &b.h, false);
+    let num = &dict.wt * &q;
     for (mut col, ncol) in b.h.column_iter_mut().zip(num.column_iter()) {
         for k in 0..col.len() {
             col[k] = flush_tiny(col[k] * ncol[k] / den[k]);
@@ -221,7 +246,7 @@ fn kl_block(b: &mut Block, wt: &DMatrix<f32>, s: &MuSettings, want_objective: bo
     }
     if !s.learn_w {
         let objective = if want_objective {
-            kl_ratio(&b.x, &w, &b.h, true).1
+            kl_ratio(&b.x, w, &b.h, true).1
         } else {
             0.0
         };
@@ -231,7 +256,7 @@ fn kl_block(b: &mut Block, wt: &DMatrix<f32>, s: &MuSettings, want_objective: bo
             objective,
         };
     }
-    let (q, objective) = kl_ratio(&b.x, &w, &b.h, want_objective);
+    let (q, objective) = kl_ratio(&b.x, w, &b.h, want_objective);
     let sums = DMatrix::from_iterator(b.h.nrows(), 1, b.h.row_iter().map(|r| r.sum()));
     Partial {
         numerator: &b.h * q.transpose(),
