@@ -339,7 +339,7 @@ fn mix_builds_noisy_sets_at_the_asked_snr() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains(
-            "noise 'short' has 100 samples, shorter than utterance 'a' (3000 samples)",
+            "noise 'short' has 100 samples, 2900 fewer than utterance 'a' needs (3000 samples)",
         ));
     write_wav(&d.join("fast.wav"), &noise(30000, 16), 22050);
     support::vaenmf()

@@ -20,7 +20,10 @@ fn main() {
         Some("test") => setup().and_then(|()| test()),
         Some("demo") => demo(),
         Some("bench") => bench(args.get(1).map(String::as_str)),
-        _ => Err("usage: cargo xtask <setup|test|demo|bench [core|trainer|speech|firmware]>".to_string()),
+        _ => Err(
+            "usage: cargo xtask <setup|test|demo|bench [core|trainer|speech|speech-table|firmware]>"
+                .to_string(),
+        ),
     };
     if let Err(message) = result {
         eprintln!("xtask: {message}");
@@ -401,9 +404,11 @@ fn demo_gait_matrix() -> PathBuf {
 }
 
 fn bench(only: Option<&str>) -> Result<(), String> {
-    if let Some(other) = only.filter(|g| !["core", "trainer", "speech", "firmware"].contains(g)) {
+    const GROUPS: [&str; 5] = ["core", "trainer", "speech", "speech-table", "firmware"];
+    if let Some(other) = only.filter(|g| !GROUPS.contains(g)) {
         return Err(format!(
-            "unknown benchmark group '{other}' (core, trainer, speech, firmware)"
+            "unknown benchmark group '{other}' ({})",
+            GROUPS.join(", ")
         ));
     }
     let all = only.is_none();
@@ -417,12 +422,79 @@ fn bench(only: Option<&str>) -> Result<(), String> {
     if all || only == Some("speech") {
         cargo(&["bench", "-p", "vaenmf-trainer", "--bench", "speech"])?;
     }
+    if all || only == Some("speech-table") {
+        speech_table_bench()?;
+    }
     if all || only == Some("firmware") {
         setup()?;
         firmware_bench::bench()?;
     }
     Ok(())
 }
+
+/// The full speech set: `VAENMF_SPEECH_DATA`, else `../shared/data/speech` beside the
+/// project. Too large to bundle; only the benchmarks use it.
+fn speech_data() -> Result<PathBuf, String> {
+    let dir = env::var_os("VAENMF_SPEECH_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared/data/speech"));
+    if dir.join("clean/train").is_dir() && dir.join("noise").is_dir() {
+        Ok(dir)
+    } else {
+        Err(format!(
+            "the speech data set is not at {} (expected clean/train, clean/test and noise/NAME/{{train,test}}.wav); set VAENMF_SPEECH_DATA to its folder",
+            dir.display()
+        ))
+    }
+}
+
+/// The paper's Tables 1 and 2 on the full speech set (4 noises), sized to finish in about
+/// half an hour on two cores. Writes out/bench/speech-table/{table.json,table.md}.
+fn speech_table_bench() -> Result<(), String> {
+    let data = speech_data()?;
+    let d = |rel: &str| data.join(rel).display().to_string();
+    let out = root().join("out/bench/speech-table").display().to_string();
+    let mut args: Vec<String> = [
+        "run",
+        "--release",
+        "--quiet",
+        "-p",
+        "vaenmf-trainer",
+        "--bin",
+        "vaenmf",
+        "--",
+        "speech",
+        "table",
+        "--speech-train",
+        &d("clean/train"),
+        "--speech-test",
+        &d("clean/test"),
+        "--loop-noise",
+        "--out",
+        &out,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for noise in SPEECH_TABLE_NOISES {
+        args.extend([
+            "--noise".to_string(),
+            format!(
+                "{noise}={}:{}",
+                d(&format!("noise/{noise}/train.wav")),
+                d(&format!("noise/{noise}/test.wav"))
+            ),
+        ]);
+    }
+    args.extend(SPEECH_TABLE_SIZES.iter().map(|s| s.to_string()));
+    cargo(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+/// Noise types of the speech table benchmark.
+const SPEECH_TABLE_NOISES: [&str; 4] = ["babble", "doing_the_dishes", "exercise_bike", "running_tap"];
+
+/// Sizes of the speech table benchmark (everything else: `speech table`'s defaults).
+const SPEECH_TABLE_SIZES: [&str; 0] = [];
 
 #[cfg(test)]
 mod tests {

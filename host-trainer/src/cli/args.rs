@@ -316,8 +316,12 @@ pub struct VaeArgs {
 }
 
 impl VaeArgs {
-    /// Checked VAE-NMF settings at `rank`.
+    /// Checked VAE-NMF settings at `rank` (EMG synergies: at most [`MAX_RANK`], the core's
+    /// limit).
     pub fn vae_params(&self, rank: usize, seed: u64) -> Result<VaeParams> {
+        if !(1..=MAX_RANK).contains(&rank) {
+            return Err(ParamError::new("rank", rank, format!("between 1 and {MAX_RANK}")).into());
+        }
         Ok(VaeTrainConfig {
             hidden: self.hidden,
             rank,
@@ -435,7 +439,7 @@ pub struct RankArgs {
     pub plots: Option<PathBuf>,
 }
 
-fn parse_hidden(s: &str) -> Result<(usize, usize), String> {
+pub(crate) fn parse_hidden(s: &str) -> Result<(usize, usize), String> {
     let (a, b) = s.split_once(',').ok_or_else(|| format!("'{s}' is not H1,H2"))?;
     let a: usize = a.trim().parse().map_err(|_| format!("'{a}' is not a width"))?;
     let b: usize = b.trim().parse().map_err(|_| format!("'{b}' is not a width"))?;

@@ -20,7 +20,6 @@ use crate::speech::evaluate::{example_magnitudes, examples, markdown, read_manif
 use crate::speech::metrics::speech_metrics;
 use crate::speech::mix::{mix, snr_db, Named};
 use crate::speech::separate::{describe, Separator};
-use crate::speech::stft::StftConfig;
 
 pub use super::speech_args::*;
 
@@ -69,6 +68,7 @@ pub fn run(command: &SpeechCommand) -> Result<()> {
         SpeechCommand::Enhance(args) => enhance_command(args),
         SpeechCommand::Metrics(args) => metrics_command(args),
         SpeechCommand::Eval(args) => eval_command(args),
+        SpeechCommand::Table(args) => table_command(args),
     }
 }
 
@@ -78,21 +78,11 @@ fn dict_command(args: &DictArgs) -> Result<()> {
         Method::NmfKl => (NmfLoss::KullbackLeibler, 0.0),
         Method::SparseNmf => (NmfLoss::Frobenius, args.sparsity),
         Method::VaeNmf => bail!(
-            "--method vae-nmf: VAE-NMF spectrogram dictionaries are not built yet (issue #12); use nmf, nmf-kl or sparse-nmf"
+            "--method vae-nmf: VAE-NMF spectrogram dictionaries are trained inside `vaenmf speech table` and not yet written as models; use nmf, nmf-kl or sparse-nmf here"
         ),
     };
     let f = &args.front_end;
-    let stft = StftConfig {
-        n_fft: f.n_fft,
-        hop: f.hop,
-        window: f.window,
-    }
-    .check()?;
-    if f.rate == 0 {
-        bail!("invalid --rate 0: must be a sample rate > 0");
-    }
-    crate::params::positive("magnitude-exponent", f64::from(f.magnitude_exponent))?;
-    let front_end = stft.front_end(f.rate, f.magnitude_exponent);
+    let front_end = f.front_end()?;
     let params = NmfConfig {
         rank: args.rank,
         loss,
@@ -345,6 +335,116 @@ fn mix_command(args: &MixArgs) -> Result<()> {
         args.snr.len(),
         args.rate,
         args.out.join("manifest.csv").display()
+    );
+    Ok(())
+}
+
+fn named(files: &[PathBuf], rate: u32, resample: bool) -> Result<Vec<Named>> {
+    files
+        .iter()
+        .map(|p| {
+            Ok(Named {
+                name: stem(p),
+                samples: load(p, rate, resample)?,
+            })
+        })
+        .collect()
+}
+
+fn table_command(args: &TableArgs) -> Result<()> {
+    use crate::choice::Choice;
+    use crate::speech::table::{run, Event, NoiseSource, Sources};
+    use crate::speech::table_report;
+    let cfg = args.config()?;
+    let rate = cfg.front_end.sample_rate;
+    let sources = Sources {
+        speech_train: named(&wav_files(&args.speech_train)?, rate, args.resample)?,
+        speech_test: named(&wav_files(&args.speech_test)?, rate, args.resample)?,
+        noises: args
+            .noises
+            .iter()
+            .map(|(name, train, test)| {
+                Ok(NoiseSource {
+                    name: name.clone(),
+                    train: load(train, rate, args.resample)?,
+                    test: load(test, rate, args.resample)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?,
+    };
+    let mut names: Vec<&str> = sources.noises.iter().map(|n| n.name.as_str()).collect();
+    names.sort();
+    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+        bail!("--noise {} is given twice", w[0]);
+    }
+    let bar = ProgressBar::new(1).with_style(
+        ProgressStyle::with_template("{msg:48} {bar:30} {pos}/{len} [{elapsed}]")
+            .unwrap_or(ProgressStyle::default_bar()),
+    );
+    // Without a terminal the bar is hidden: log the stages with their start times instead.
+    let log_stages = !std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let started = std::time::Instant::now();
+    let on = |e: Event| match e {
+        Event::Stage { name, total } => {
+            if log_stages {
+                eprintln!("[{:7.1} s] {name}", started.elapsed().as_secs_f64());
+            }
+            bar.set_message(name.to_string());
+            bar.set_length(total as u64);
+            bar.set_position(0);
+            bar.reset_elapsed();
+        }
+        Event::Step(done) => bar.set_position(done as u64),
+    };
+    let result = run(&sources, &cfg, &on)?;
+    bar.finish_and_clear();
+    let settings = serde_json::json!({
+        "methods": cfg.methods.iter().map(|m| m.name()).collect::<Vec<_>>(),
+        "snrs": cfg.snrs,
+        "front_end": cfg.front_end,
+        "dictionary": &*cfg.dictionary,
+        "separation": &*cfg.separation,
+        "dnmf": &*cfg.dnmf,
+        "net": &*cfg.net,
+        "dnn_gamma": cfg.dnn_gamma,
+        "vae": &*cfg.vae,
+        "seed": cfg.seed,
+        "loop_noise": cfg.loop_noise,
+        "speech_train": sources.speech_train.iter().map(|u| &u.name).collect::<Vec<_>>(),
+        "speech_test": sources.speech_test.iter().map(|u| &u.name).collect::<Vec<_>>(),
+        "noises": args.noises,
+    });
+    let json = table_report::json(&result, settings);
+    let mut set = OutputSet::new();
+    set.add(
+        &args.out.join("table.json"),
+        serde_json::to_string_pretty(&json)?.as_bytes(),
+    )?;
+    set.add(
+        &args.out.join("table.md"),
+        table_report::markdown(&result).as_bytes(),
+    )?;
+    set.commit()?;
+    for (title, results) in [("Table 1", &result.table1), ("Table 2", &result.table2)] {
+        if results.is_empty() {
+            continue;
+        }
+        let table = table_report::table_of(results);
+        let line: Vec<String> = table_report::METHOD_ORDER
+            .iter()
+            .filter_map(|m| {
+                table
+                    .get(*m)
+                    .and_then(|rows| rows.get("average"))
+                    .map(|v| format!("{m} {:.2}", v.sdr))
+            })
+            .collect();
+        println!("{title} average SDR (dB): {}", line.join(", "));
+    }
+    println!(
+        "{}: table.json, table.md ({:.0} s)",
+        args.out.display(),
+        result.seconds
     );
     Ok(())
 }

@@ -5,11 +5,16 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Args, Subcommand};
 
-use super::args::choice;
-use crate::nmf::{NmfInit, NmfLoss};
+use super::args::{choice, parse_hidden};
+use crate::nmf::{NmfConfig, NmfInit, NmfLoss};
 use crate::pipeline::Method;
+use crate::speech::dnmf::DnmfConfig;
+use crate::speech::network::NetConfig;
 use crate::speech::separate::{SeparationConfig, SeparationParams};
-use crate::speech::stft::Window;
+use crate::speech::stft::{StftConfig, Window};
+use crate::speech::table::{TableConfig, TableMethod};
+use crate::vae::training::{Backend, DecoderSteps, Nonneg, VaeTrainConfig};
+use vaenmf_core::FrontEnd;
 
 /// Speech-enhancement commands.
 #[derive(Debug, Subcommand)]
@@ -24,6 +29,9 @@ pub enum SpeechCommand {
     Metrics(MetricsArgs),
     /// Score supervised NMF, the noisy input and the oracle mask over a `speech mix` set.
     Eval(EvalArgs),
+    /// Train and score every method of the paper's comparison (NMF, DNMF, DNN, VAE-NMF and
+    /// ablations) per noise type (Table 1) and on pooled noises (Table 2).
+    Table(Box<TableArgs>),
 }
 
 /// `vaenmf speech dict`.
@@ -32,7 +40,7 @@ pub struct DictArgs {
     /// Recordings: WAV files, or folders whose *.wav files are used.
     #[arg(required = true, value_name = "FILES_OR_DIRS")]
     pub inputs: Vec<PathBuf>,
-    /// Method (vae-nmf dictionaries come with issue #12).
+    /// Method (VAE-NMF dictionaries: see `speech table`).
     #[arg(long, value_parser = choice::<Method>(), default_value = "nmf")]
     pub method: Method,
     /// Dictionary size.
@@ -82,6 +90,23 @@ pub struct FrontEndArgs {
     /// Exponent of the magnitude spectrum (1: magnitude, 2: power).
     #[arg(long, allow_negative_numbers = true, default_value_t = 1.0)]
     pub magnitude_exponent: f32,
+}
+
+impl FrontEndArgs {
+    /// The checked front end.
+    pub fn front_end(&self) -> Result<FrontEnd> {
+        let stft = StftConfig {
+            n_fft: self.n_fft,
+            hop: self.hop,
+            window: self.window,
+        }
+        .check()?;
+        if self.rate == 0 {
+            anyhow::bail!("invalid --rate 0: must be a sample rate > 0");
+        }
+        crate::params::positive("magnitude-exponent", f64::from(self.magnitude_exponent))?;
+        Ok(stft.front_end(self.rate, self.magnitude_exponent))
+    }
 }
 
 /// Separation settings shared by enhance and eval.
@@ -217,4 +242,195 @@ pub fn parse_named_path(s: &str) -> Result<(String, PathBuf), String> {
         return Err(format!("'{name}' is not a usable noise name"));
     }
     Ok((name.to_string(), PathBuf::from(path)))
+}
+
+/// `NAME=TRAIN.wav:TEST.wav`.
+pub fn parse_noise_pair(s: &str) -> Result<(String, PathBuf, PathBuf), String> {
+    let (name, path) = parse_named_path(s)?;
+    let text = path.to_string_lossy();
+    let (train, test) = text
+        .split_once(':')
+        .ok_or_else(|| format!("'{s}' is not NAME=TRAIN.wav:TEST.wav"))?;
+    if train.is_empty() || test.is_empty() {
+        return Err(format!("'{s}' is not NAME=TRAIN.wav:TEST.wav"));
+    }
+    Ok((name, PathBuf::from(train), PathBuf::from(test)))
+}
+
+/// `vaenmf speech table`.
+#[derive(Debug, Args)]
+pub struct TableArgs {
+    /// Training utterances: WAV files or folders.
+    #[arg(long = "speech-train", required = true, num_args = 1.., value_name = "FILE_OR_DIR")]
+    pub speech_train: Vec<PathBuf>,
+    /// Test utterances (never used for training): WAV files or folders.
+    #[arg(long = "speech-test", required = true, num_args = 1.., value_name = "FILE_OR_DIR")]
+    pub speech_test: Vec<PathBuf>,
+    /// A noise type as NAME=TRAIN.wav:TEST.wav (repeatable).
+    #[arg(long = "noise", required = true, value_name = "NAME=TRAIN:TEST", value_parser = parse_noise_pair)]
+    pub noises: Vec<(String, PathBuf, PathBuf)>,
+    /// SNRs in dB of the training and the test mixtures, comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        allow_hyphen_values = true,
+        default_value = "-5,0,5,10"
+    )]
+    pub snr: Vec<f64>,
+    /// Methods, comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_parser = choice::<TableMethod>(),
+        default_value = "nmf,dnmf,dnn,vae-nmf,nmf-dict-net,vae-nmf-dict-mu"
+    )]
+    pub methods: Vec<TableMethod>,
+    /// Atoms per dictionary (speech and noise), and latent size of the VAEs.
+    #[arg(long, default_value_t = 40)]
+    pub rank: usize,
+    /// Multiplicative updates of the NMF dictionaries.
+    #[arg(long, default_value_t = 200)]
+    pub dict_iterations: usize,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub separation: SeparationArgs,
+    /// DNMF divergence between clean speech and estimate.
+    #[arg(long, value_parser = choice::<NmfLoss>(), default_value = "euclidean")]
+    pub dnmf_loss: NmfLoss,
+    /// DNMF multiplicative updates of the reconstruction bases.
+    #[arg(long, default_value_t = 25)]
+    pub dnmf_iterations: usize,
+    /// Hidden widths of the mask DNN and the activation networks.
+    #[arg(long, value_delimiter = ',', default_value = "500,500,500")]
+    pub net_hidden: Vec<usize>,
+    /// Context frames on each side of the networks' input.
+    #[arg(long, default_value_t = 1)]
+    pub net_context: usize,
+    /// Epochs of the networks.
+    #[arg(long, default_value_t = 10)]
+    pub net_epochs: usize,
+    /// Minibatch of the networks.
+    #[arg(long, default_value_t = 256)]
+    pub net_batch_size: usize,
+    /// Adam learning rate of the networks.
+    #[arg(long, allow_negative_numbers = true, default_value_t = 1e-3)]
+    pub net_lr: f64,
+    /// Adam weight decay of the networks (1e-4: chosen on a validation split of the training
+    /// files, see docs/BENCHMARKS.md).
+    #[arg(long, allow_negative_numbers = true, default_value_t = 1e-4)]
+    pub net_weight_decay: f64,
+    /// Weight γ of the mask DNN's discriminative term.
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0.05)]
+    pub dnn_gamma: f64,
+    /// VAE-NMF encoder hidden widths.
+    #[arg(long, default_value = "400,400", value_parser = parse_hidden)]
+    pub vae_hidden: (usize, usize),
+    /// VAE-NMF maximum epochs.
+    #[arg(long, default_value_t = 30)]
+    pub vae_epochs: usize,
+    /// VAE-NMF prior shape α₀.
+    #[arg(long, allow_negative_numbers = true, default_value_t = 1.0)]
+    pub alpha0: f64,
+    /// VAE-NMF Adam learning rate.
+    #[arg(long, allow_negative_numbers = true, default_value_t = 1e-3)]
+    pub vae_lr: f64,
+    /// Seed of every random choice (noise segments, initialisations, data order).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Backend of the networks.
+    #[arg(long, value_parser = choice::<Backend>(), default_value = "flex")]
+    pub backend: Backend,
+    /// Repeat a test noise recording shorter than a test utterance (otherwise an error).
+    #[arg(long)]
+    pub loop_noise: bool,
+    /// Skip Table 2 (the pooled noise model).
+    #[arg(long)]
+    pub no_pooled: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub front_end: FrontEndArgs,
+    /// Resample files at another rate (otherwise they are an error).
+    #[arg(long)]
+    pub resample: bool,
+    /// Output folder: table.json and table.md.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+impl TableArgs {
+    /// Every setting, checked.
+    pub fn config(&self) -> Result<TableConfig> {
+        if self.snr.is_empty() || self.snr.iter().any(|s| !s.is_finite()) {
+            anyhow::bail!("invalid --snr {:?}: finite numbers of dB", self.snr);
+        }
+        let mut methods = self.methods.clone();
+        methods.sort();
+        methods.dedup();
+        let separation = self.separation.config()?;
+        Ok(TableConfig {
+            methods,
+            snrs: self.snr.clone(),
+            front_end: self.front_end.front_end()?,
+            dictionary: NmfConfig {
+                rank: self.rank,
+                loss: NmfLoss::Frobenius,
+                sparsity: 0.0,
+                init: NmfInit::Random,
+                iterations: self.dict_iterations,
+                tol: 0.0,
+                restarts: 1,
+                seed: self.seed,
+            }
+            .check()?,
+            dnmf: DnmfConfig {
+                loss: self.dnmf_loss,
+                iterations: self.dnmf_iterations,
+                gain_exponent: separation.gain_exponent,
+            }
+            .check()?,
+            separation,
+            net: NetConfig {
+                hidden: self.net_hidden.clone(),
+                context: self.net_context,
+                epochs: self.net_epochs,
+                batch_size: self.net_batch_size,
+                lr: self.net_lr,
+                weight_decay: self.net_weight_decay,
+                seed: self.seed,
+            }
+            .check()?,
+            dnn_gamma: {
+                crate::params::nonnegative("dnn-gamma", self.dnn_gamma)?;
+                self.dnn_gamma
+            },
+            vae: VaeTrainConfig {
+                hidden: self.vae_hidden,
+                rank: self.rank,
+                alpha0: self.alpha0,
+                sigma: None,
+                poisson: false,
+                boost: 1,
+                gamma: 1000.0,
+                nonneg: Nonneg::Penalty,
+                decoder_steps: DecoderSteps::Adam,
+                lr: self.vae_lr,
+                weight_decay: 5e-4,
+                batch_size: 128,
+                epochs: self.vae_epochs,
+                validation: 0.1,
+                patience: 10,
+                floor: f64::from(crate::export::DEFAULT_FLOOR),
+                seed: self.seed,
+                backend: self.backend,
+                checkpoint_every: 0,
+                checkpoint_dir: None,
+                resume: None,
+            }
+            .check()?,
+            seed: self.seed,
+            loop_noise: self.loop_noise,
+            pooled: !self.no_pooled,
+            backend: self.backend,
+        })
+    }
 }

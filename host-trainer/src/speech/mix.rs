@@ -78,9 +78,10 @@ pub fn mix(
             let looped = noise.samples.len() < len;
             if noise.samples.is_empty() || (looped && !loop_noise) {
                 bail!(
-                    "noise '{}' has {} samples, shorter than utterance '{}' ({len} samples); --loop-noise repeats it",
+                    "noise '{}' has {} samples, {} fewer than utterance '{}' needs ({len} samples); --loop-noise repeats it",
                     noise.name,
                     noise.samples.len(),
+                    len - noise.samples.len(),
                     utt.name
                 );
             }

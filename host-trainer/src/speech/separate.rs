@@ -71,7 +71,8 @@ pub struct Enhanced {
     pub objective: f64,
 }
 
-fn dictionary_matrix(blob: &ModelBlob) -> DMatrix<f32> {
+/// A blob's dictionary as a bins × rank matrix.
+pub fn dictionary_matrix(blob: &ModelBlob) -> DMatrix<f32> {
     let (m, _, _, r) = blob.dims.sizes();
     DMatrix::from_row_slice(m, r, &blob.dictionary)
 }
@@ -79,6 +80,44 @@ fn dictionary_matrix(blob: &ModelBlob) -> DMatrix<f32> {
 impl Separator {
     /// Pairs two dictionaries. Both must record the same front end.
     pub fn new(speech: &ModelBlob, noise: &ModelBlob, cfg: &SeparationParams) -> Result<Self> {
+        let front_end = Self::shared_front_end(speech, noise)?;
+        Self::from_matrices(
+            &front_end,
+            &dictionary_matrix(speech),
+            &dictionary_matrix(noise),
+            cfg,
+        )
+    }
+
+    /// Pairs two dictionaries given as bins × rank matrices, on `front_end`.
+    pub fn from_matrices(
+        front_end: &FrontEnd,
+        ws: &DMatrix<f32>,
+        wn: &DMatrix<f32>,
+        cfg: &SeparationParams,
+    ) -> Result<Self> {
+        let bins = front_end.fft_size as usize / 2 + 1;
+        if ws.nrows() != bins || wn.nrows() != bins {
+            bail!(
+                "dictionaries of {} and {} bins on a front end with {bins}",
+                ws.nrows(),
+                wn.nrows()
+            );
+        }
+        let speech_rank = ws.ncols();
+        let mut w = DMatrix::zeros(bins, speech_rank + wn.ncols());
+        w.columns_mut(0, speech_rank).copy_from(ws);
+        w.columns_mut(speech_rank, wn.ncols()).copy_from(wn);
+        Ok(Self {
+            stft: Stft::new(&StftConfig::of_front_end(front_end).check()?),
+            front_end: *front_end,
+            w,
+            speech_rank,
+            cfg: **cfg,
+        })
+    }
+
+    fn shared_front_end(speech: &ModelBlob, noise: &ModelBlob) -> Result<FrontEnd> {
         let front_end = front_end_of(speech, "the speech dictionary")?;
         let noise_front_end = front_end_of(noise, "the noise dictionary")?;
         if front_end != noise_front_end {
@@ -88,18 +127,7 @@ impl Separator {
                 describe(&noise_front_end)
             );
         }
-        let (ws, wn) = (dictionary_matrix(speech), dictionary_matrix(noise));
-        let speech_rank = ws.ncols();
-        let mut w = DMatrix::zeros(ws.nrows(), speech_rank + wn.ncols());
-        w.columns_mut(0, speech_rank).copy_from(&ws);
-        w.columns_mut(speech_rank, wn.ncols()).copy_from(&wn);
-        Ok(Self {
-            stft: Stft::new(&StftConfig::of_front_end(&front_end).check()?),
-            front_end,
-            w,
-            speech_rank,
-            cfg: **cfg,
-        })
+        Ok(front_end)
     }
 
     /// The front end both dictionaries share.
@@ -112,46 +140,79 @@ impl Separator {
         &self.stft
     }
 
+    /// `[Wˢ Wⁿ]`, bins × (rˢ + rⁿ).
+    pub fn dictionary(&self) -> &DMatrix<f32> {
+        &self.w
+    }
+
+    /// Columns of [`Self::dictionary`] that are speech atoms.
+    pub fn speech_rank(&self) -> usize {
+        self.speech_rank
+    }
+
+    /// The activations (r × frames) of a magnitude spectrogram (bins × frames) and the fit's
+    /// final objective.
+    pub fn activations(&self, v: &DMatrix<f32>) -> (DMatrix<f32>, f64) {
+        activations(&self.w, v, &self.cfg)
+    }
+
+    /// The gain `(Wˢhˢ)ᵖ / ((Wˢhˢ)ᵖ + (Wⁿhⁿ)ᵖ)` (bins × frames) of activations `h` with
+    /// reconstruction bases `w` (the analysis bases, or DNMF's).
+    pub fn gain(&self, w: &DMatrix<f32>, h: &DMatrix<f32>) -> DMatrix<f32> {
+        let (rs, r) = (self.speech_rank, w.ncols());
+        let speech = w.columns(0, rs) * h.rows(0, rs);
+        let noise = w.columns(rs, r - rs) * h.rows(rs, r - rs);
+        let g = wiener_gain(speech.as_slice(), noise.as_slice(), self.cfg.gain_exponent);
+        DMatrix::from_vec(speech.nrows(), speech.ncols(), g)
+    }
+
     /// The speech estimate of `noisy` (at the front end's rate).
     pub fn enhance(&self, noisy: &[f32]) -> Result<Enhanced> {
         let spec = self.stft.forward(noisy);
-        let v = DMatrix::from_column_slice(
-            spec.bins,
-            spec.frames,
-            &spec.magnitude(self.front_end.magnitude_exponent),
-        );
-        let r = self.w.ncols();
-        // A flat start at the data's level: W·H then matches the mean of V.
-        let mean_v = v.mean();
-        let mean_col = self.w.row_iter().map(|row| row.sum()).sum::<f32>() / self.w.nrows() as f32;
-        let start = if mean_col > 0.0 {
-            (mean_v / mean_col).max(1e-6)
-        } else {
-            1e-6
-        };
-        let mut h = DMatrix::from_element(r, spec.frames, start);
-        let mut w = self.w.clone();
-        let settings = MuSettings {
-            loss: self.cfg.loss,
-            lambda: self.cfg.sparsity * spec.bins as f32,
-            iterations: self.cfg.iterations,
-            tol: 0.0,
-            learn_w: false,
-        };
-        let (_, objective) = nmf_gemm::run(&v, &mut w, &mut h, &settings, |_| {});
-        let rs = self.speech_rank;
-        let speech = self.w.columns(0, rs) * h.rows(0, rs);
-        let noise = self.w.columns(rs, r - rs) * h.rows(rs, r - rs);
-        let gain = wiener_gain(speech.as_slice(), noise.as_slice(), self.cfg.gain_exponent);
+        let v = magnitude_matrix(&spec, self.front_end.magnitude_exponent);
+        let (h, objective) = self.activations(&v);
+        let gain = self.gain(&self.w, &h);
         Ok(Enhanced {
-            speech: self.stft.inverse(&apply_gain(&spec, &gain), noisy.len())?,
+            speech: self
+                .stft
+                .inverse(&apply_gain(&spec, gain.as_slice()), noisy.len())?,
             objective,
         })
     }
 }
 
+/// `|X|^p` of a spectrogram as a bins × frames matrix.
+pub fn magnitude_matrix(spec: &Spectrogram, exponent: f32) -> DMatrix<f32> {
+    DMatrix::from_vec(spec.bins, spec.frames, spec.magnitude(exponent))
+}
+
+/// Multiplicative-update activations (r × frames) of `v` (bins × frames) with `w` fixed, from
+/// a flat start at the data's level, and the final objective.
+pub fn activations(w: &DMatrix<f32>, v: &DMatrix<f32>, cfg: &SeparationConfig) -> (DMatrix<f32>, f64) {
+    let r = w.ncols();
+    // A flat start at the data's level: W·H then matches the mean of V.
+    let mean_v = v.mean();
+    let mean_col = w.row_iter().map(|row| row.sum()).sum::<f32>() / w.nrows() as f32;
+    let start = if mean_col > 0.0 {
+        (mean_v / mean_col).max(1e-6)
+    } else {
+        1e-6
+    };
+    let mut h = DMatrix::from_element(r, v.ncols(), start);
+    let mut w = w.clone();
+    let settings = MuSettings {
+        loss: cfg.loss,
+        lambda: cfg.sparsity * v.nrows() as f32,
+        iterations: cfg.iterations,
+        tol: 0.0,
+        learn_w: false,
+    };
+    let (_, objective) = nmf_gemm::run(v, &mut w, &mut h, &settings, |_| {});
+    (h, objective)
+}
+
 /// `aᵖ / (aᵖ + bᵖ)` per bin, 0 where both are 0.
-fn wiener_gain(a: &[f32], b: &[f32], p: f32) -> Vec<f32> {
+pub fn wiener_gain(a: &[f32], b: &[f32], p: f32) -> Vec<f32> {
     a.iter()
         .zip(b)
         .map(|(&a, &b)| {
@@ -168,7 +229,7 @@ fn wiener_gain(a: &[f32], b: &[f32], p: f32) -> Vec<f32> {
         .collect()
 }
 
-fn apply_gain(spec: &Spectrogram, gain: &[f32]) -> Spectrogram {
+pub fn apply_gain(spec: &Spectrogram, gain: &[f32]) -> Spectrogram {
     Spectrogram {
         frames: spec.frames,
         bins: spec.bins,

@@ -16,7 +16,7 @@ use super::fused_adam::FusedAdam;
 use super::model::{VaeNmf, VaeNmfConfig};
 use super::sampler::{sample_gamma, to_vec};
 use crate::data::EmgMatrix;
-use crate::nmf::{self, NmfConfig, NmfInit, NmfLoss, MAX_RANK};
+use crate::nmf::{self, NmfConfig, NmfInit, NmfLoss, MAX_DICTIONARY_RANK};
 use crate::params::{self, Checked, ParamError};
 
 /// Execution backend (both CPU; selected at run time).
@@ -120,7 +120,8 @@ pub struct VaeTrainConfig {
 pub type VaeParams = Checked<VaeTrainConfig>;
 
 impl VaeTrainConfig {
-    /// Checks every setting once: hidden widths and rank (1 ..= 16) positive, α₀, σ (when
+    /// Checks every setting once: hidden widths positive, rank 1 ..= [`MAX_DICTIONARY_RANK`] (EMG
+    /// callers keep the core's 16), α₀, σ (when
     /// given), lr and the floor finite and > 0, γ and weight decay finite and ≥ 0, boost,
     /// batch size and epochs ≥ 1, validation 0 or in (0, 0.5], and checkpoints only with a
     /// folder for them.
@@ -129,11 +130,11 @@ impl VaeTrainConfig {
         if h1 == 0 || h2 == 0 {
             return Err(ParamError::new("hidden", format!("{h1},{h2}"), "two widths ≥ 1"));
         }
-        if !(1..=MAX_RANK).contains(&self.rank) {
+        if !(1..=MAX_DICTIONARY_RANK).contains(&self.rank) {
             return Err(ParamError::new(
                 "rank",
                 self.rank,
-                format!("between 1 and {MAX_RANK}"),
+                format!("between 1 and {MAX_DICTIONARY_RANK}"),
             ));
         }
         params::positive("alpha0", self.alpha0)?;

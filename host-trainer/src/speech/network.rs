@@ -1,0 +1,293 @@
+//! The feed-forward networks of the learned enhancement methods (the mask network of
+//! [`super::dnn`] and the activation network of [`super::activation_net`]): their input
+//! features, a ReLU MLP in burn, and one training loop (Adam, minibatches, seeded order).
+//!
+//! Features: `ln(1 + |X| / reference)` per bin with ±`context` neighbouring frames stacked
+//! (edge frames repeated), standardised per dimension with the training set's mean and
+//! standard deviation. Both are stored with the network so inference sees what training saw.
+
+use anyhow::{bail, Result};
+use burn::module::Module;
+use burn::nn::{Linear, LinearConfig};
+use burn::optim::GradientsParams;
+use burn::prelude::*;
+use burn::tensor::activation::relu;
+use burn::tensor::TensorData;
+use nalgebra::DMatrix;
+use serde::Serialize;
+use vaenmf_core::gamma::Prng;
+
+use crate::params::{self, Checked, ParamError};
+use crate::vae::sampler::to_vec;
+use crate::vae::training::{adam, Backend};
+
+/// Network and training settings.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NetConfig {
+    /// Hidden layer widths (ReLU).
+    pub hidden: Vec<usize>,
+    /// Neighbouring frames on each side stacked into the input.
+    pub context: usize,
+    /// Epochs over the training frames.
+    pub epochs: usize,
+    /// Minibatch size.
+    pub batch_size: usize,
+    /// Adam learning rate.
+    pub lr: f64,
+    /// Adam weight decay.
+    pub weight_decay: f64,
+    /// Seed (initialisation, data order).
+    pub seed: u64,
+}
+
+impl Default for NetConfig {
+    fn default() -> Self {
+        Self {
+            hidden: vec![500, 500, 500],
+            context: 1,
+            epochs: 10,
+            batch_size: 256,
+            lr: 1e-3,
+            weight_decay: 0.0,
+            seed: 1,
+        }
+    }
+}
+
+/// Settings that passed [`NetConfig::check`].
+pub type NetParams = Checked<NetConfig>;
+
+impl NetConfig {
+    /// At least one hidden layer, every width, the epochs and the batch ≥ 1, a positive finite
+    /// learning rate, a finite weight decay ≥ 0.
+    pub fn check(self) -> Result<NetParams, ParamError> {
+        if self.hidden.is_empty() || self.hidden.contains(&0) {
+            return Err(ParamError::new(
+                "net-hidden",
+                format!("{:?}", self.hidden),
+                "one or more widths ≥ 1",
+            ));
+        }
+        params::at_least("net-epochs", self.epochs, 1)?;
+        params::at_least("net-batch-size", self.batch_size, 1)?;
+        params::positive("net-lr", self.lr)?;
+        params::nonnegative("net-weight-decay", self.weight_decay)?;
+        Ok(Checked::new_unchecked(self))
+    }
+}
+
+/// The input transform: log compression, context stacking, standardisation.
+#[derive(Debug, Clone, Serialize)]
+pub struct Features {
+    /// Bins per frame.
+    pub bins: usize,
+    /// Frames of context on each side.
+    pub context: usize,
+    /// Magnitude reference of the log compression (the training mixtures' mean magnitude).
+    pub reference: f32,
+    /// Per-dimension mean of the compressed, stacked training features.
+    pub mean: Vec<f32>,
+    /// Per-dimension standard deviation (floored at 1e-6).
+    pub std: Vec<f32>,
+}
+
+fn compressed_stack(mag: &DMatrix<f32>, context: usize, reference: f32) -> (usize, Vec<f32>) {
+    let (bins, frames) = mag.shape();
+    let width = bins * (2 * context + 1);
+    let log: Vec<f32> = mag.iter().map(|&v| (v.max(0.0) / reference).ln_1p()).collect();
+    let mut out = Vec::with_capacity(frames * width);
+    for t in 0..frames {
+        for offset in 0..=2 * context {
+            let s = (t + offset).saturating_sub(context).min(frames.saturating_sub(1));
+            out.extend_from_slice(&log[s * bins..(s + 1) * bins]);
+        }
+    }
+    (width, out)
+}
+
+impl Features {
+    /// Fits the reference and the standardisation on the training mixtures (bins × frames).
+    pub fn fit(mag: &DMatrix<f32>, context: usize) -> Result<Self> {
+        if mag.ncols() == 0 {
+            bail!("no training frames for the network's features");
+        }
+        let reference = (mag.mean()).max(1e-12);
+        let (width, stacked) = compressed_stack(mag, context, reference);
+        let n = mag.ncols() as f64;
+        let mut sum = vec![0.0f64; width];
+        let mut sq = vec![0.0f64; width];
+        for row in stacked.chunks_exact(width) {
+            for (j, &v) in row.iter().enumerate() {
+                sum[j] += f64::from(v);
+                sq[j] += f64::from(v) * f64::from(v);
+            }
+        }
+        let mean: Vec<f32> = sum.iter().map(|s| (s / n) as f32).collect();
+        let std = sq
+            .iter()
+            .zip(&sum)
+            .map(|(q, s)| ((q / n - (s / n).powi(2)).max(0.0).sqrt() as f32).max(1e-6))
+            .collect();
+        Ok(Self {
+            bins: mag.nrows(),
+            context,
+            reference,
+            mean,
+            std,
+        })
+    }
+
+    /// Input width.
+    pub fn width(&self) -> usize {
+        self.mean.len()
+    }
+
+    /// The features of a magnitude spectrogram (bins × frames), frame-major rows.
+    pub fn apply(&self, mag: &DMatrix<f32>) -> Result<Vec<f32>> {
+        if mag.nrows() != self.bins {
+            bail!(
+                "the network was trained on {} bins, this spectrogram has {}",
+                self.bins,
+                mag.nrows()
+            );
+        }
+        let (width, mut x) = compressed_stack(mag, self.context, self.reference);
+        for row in x.chunks_exact_mut(width) {
+            for ((v, m), s) in row.iter_mut().zip(&self.mean).zip(&self.std) {
+                *v = (*v - m) / s;
+            }
+        }
+        Ok(x)
+    }
+}
+
+/// A ReLU MLP with a linear output layer.
+#[derive(Module, Debug)]
+pub struct Mlp {
+    /// Hidden layers.
+    pub hidden: Vec<Linear>,
+    /// Output layer.
+    pub output: Linear,
+}
+
+impl Mlp {
+    fn new(inputs: usize, hidden: &[usize], outputs: usize, device: &Device) -> Self {
+        let mut width = inputs;
+        let layers = hidden
+            .iter()
+            .map(|&h| {
+                let l = LinearConfig::new(width, h).init(device);
+                width = h;
+                l
+            })
+            .collect();
+        Self {
+            hidden: layers,
+            output: LinearConfig::new(width, outputs).init(device),
+        }
+    }
+
+    /// Raw outputs for inputs `x` (`[batch, inputs]`).
+    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        let h = self.hidden.iter().fold(x, |h, l| relu(l.forward(h)));
+        self.output.forward(h)
+    }
+
+    /// Raw outputs for frame-major `inputs` (`frames × width`), without autodiff.
+    pub fn predict(&self, inputs: &[f32], width: usize, backend: Backend) -> Vec<f32> {
+        let device = backend.device(false);
+        let mut out = Vec::new();
+        for chunk in inputs.chunks(4096 * width) {
+            let x = Tensor::from_data(
+                TensorData::new(chunk.to_vec(), [chunk.len() / width, width]),
+                &device,
+            );
+            out.extend(to_vec(self.forward(x)));
+        }
+        out
+    }
+}
+
+/// Rows `rows` of a frame-major matrix of `width` columns as a tensor.
+pub fn rows_tensor(data: &[f32], width: usize, rows: &[usize], device: &Device) -> Tensor<2> {
+    let mut v = Vec::with_capacity(rows.len() * width);
+    for &r in rows {
+        v.extend_from_slice(&data[r * width..(r + 1) * width]);
+    }
+    Tensor::from_data(TensorData::new(v, [rows.len(), width]), device)
+}
+
+/// What training did.
+#[derive(Debug, Clone, Serialize)]
+pub struct NetReport {
+    /// Training frames.
+    pub frames: usize,
+    /// Mean loss per epoch.
+    pub losses: Vec<f64>,
+    /// Training throughput (forward, backward, step), frames per second.
+    pub frames_per_second: f64,
+}
+
+/// A trained network and its training curve.
+pub struct TrainedNet {
+    /// The network (no autodiff).
+    pub mlp: Mlp,
+    /// What training did.
+    pub report: NetReport,
+}
+
+/// Trains an MLP from `inputs` (frame-major, `width` columns) to `outputs` values per frame
+/// under `loss(outputs, batch rows, device)`. `progress(epoch, loss)` after each epoch.
+pub fn train(
+    inputs: &[f32],
+    width: usize,
+    outputs: usize,
+    cfg: &NetParams,
+    backend: Backend,
+    loss: impl Fn(Tensor<2>, &[usize], &Device) -> Tensor<1>,
+    mut progress: impl FnMut(usize, f64),
+) -> Result<TrainedNet> {
+    let frames = inputs.len() / width.max(1);
+    if frames == 0 {
+        bail!("no training frames for the network");
+    }
+    let device = backend.device(true);
+    device.seed(cfg.seed);
+    let mut mlp = Mlp::new(width, &cfg.hidden, outputs, &device);
+    let mut optim = adam(cfg.weight_decay);
+    let mut rng = Prng::new(cfg.seed);
+    let mut order: Vec<usize> = (0..frames).collect();
+    let mut losses = Vec::with_capacity(cfg.epochs);
+    let started = std::time::Instant::now();
+    for epoch in 1..=cfg.epochs {
+        for i in (1..order.len()).rev() {
+            let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+            order.swap(i, j);
+        }
+        let (mut sum, mut batches) = (0.0, 0usize);
+        for rows in order.chunks(cfg.batch_size) {
+            let x = rows_tensor(inputs, width, rows, &device);
+            let l = loss(mlp.forward(x), rows, &device);
+            let value = f64::from(l.clone().into_scalar::<f32>());
+            if !value.is_finite() {
+                bail!("network training diverged at epoch {epoch}: loss {value} (try a smaller --net-lr)");
+            }
+            sum += value;
+            batches += 1;
+            let grads = GradientsParams::from_grads(l.backward(), &mlp);
+            mlp = optim.step(cfg.lr, mlp, grads);
+        }
+        let mean = sum / batches.max(1) as f64;
+        losses.push(mean);
+        progress(epoch, mean);
+    }
+    let seconds = started.elapsed().as_secs_f64().max(1e-9);
+    Ok(TrainedNet {
+        mlp: mlp.valid(),
+        report: NetReport {
+            frames,
+            losses,
+            frames_per_second: (frames * cfg.epochs) as f64 / seconds,
+        },
+    })
+}
