@@ -120,11 +120,10 @@ pub struct VaeTrainConfig {
 pub type VaeParams = Checked<VaeTrainConfig>;
 
 impl VaeTrainConfig {
-    /// Checks every setting once: hidden widths positive, rank 1 ..= [`MAX_DICTIONARY_RANK`] (EMG
-    /// callers keep the core's 16), α₀, σ (when
-    /// given), lr and the floor finite and > 0, γ and weight decay finite and ≥ 0, boost,
-    /// batch size and epochs ≥ 1, validation 0 or in (0, 0.5], and checkpoints only with a
-    /// folder for them.
+    /// Checks every setting once: hidden widths positive, rank 1 ..= [`MAX_DICTIONARY_RANK`]
+    /// (EMG callers keep the core's 16 themselves), α₀, σ (when given), lr and the floor
+    /// finite and > 0, γ and weight decay finite and ≥ 0, boost, batch size and epochs ≥ 1,
+    /// validation 0 or in (0, 0.5], and checkpoints only with a folder for them.
     pub fn check(self) -> Result<VaeParams, ParamError> {
         let (h1, h2) = self.hidden;
         if h1 == 0 || h2 == 0 {
