@@ -12,7 +12,7 @@ use anyhow::{bail, Result};
 use burn::tensor::activation::softplus;
 use nalgebra::DMatrix;
 
-use super::network::{self, rows_tensor, Features, Mlp, NetParams, NetReport};
+use super::network::{self, rows_tensor, softplus as softplus_f32, Features, Mlp, NetParams, NetReport};
 use super::training_set::Magnitudes;
 use crate::vae::training::Backend;
 
@@ -50,8 +50,7 @@ pub fn train(
     for (k, mut row) in normalised.row_iter_mut().enumerate() {
         row /= scale[k];
     }
-    let features = Features::fit(&set.noisy, cfg.context)?;
-    let inputs = features.apply(&set.noisy)?;
+    let (features, inputs) = Features::fit(&set.noisy, cfg.context)?;
     let trained = network::train(
         &inputs,
         features.width(),
@@ -78,13 +77,12 @@ impl ActivationNet {
         let inputs = self.features.apply(noisy)?;
         let out = self.mlp.predict(&inputs, self.features.width(), backend);
         let r = self.scale.len();
-        let softplus = |v: f32| if v > 20.0 { v } else { v.exp().ln_1p() };
         Ok(DMatrix::from_iterator(
             r,
             noisy.ncols(),
             out.iter()
                 .enumerate()
-                .map(|(i, &v)| softplus(v) * self.scale[i % r]),
+                .map(|(i, &v)| softplus_f32(v) * self.scale[i % r]),
         ))
     }
 }

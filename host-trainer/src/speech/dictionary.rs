@@ -6,6 +6,7 @@ use anyhow::{bail, Result};
 use vaenmf_core::{FrontEnd, ModelBlob};
 
 use super::stft::{Stft, StftConfig};
+use super::training_set::magnitude_matrix;
 use crate::data::EmgMatrix;
 use crate::eval::Synergies;
 use crate::export::nmf_blob;
@@ -13,12 +14,10 @@ use crate::nmf::{self, NmfFit, NmfParams};
 
 /// The magnitude frames `|STFT|^p` of every signal, concatenated (frames × bins).
 pub fn magnitude_frames(signals: &[Vec<f32>], stft: &Stft, exponent: f32) -> Result<EmgMatrix> {
-    let bins = stft.config().bins();
-    let mut data = Vec::new();
-    for s in signals {
-        data.extend(stft.forward(s).magnitude(exponent));
-    }
-    EmgMatrix::new(data.len() / bins, bins, data)
+    let refs: Vec<&[f32]> = signals.iter().map(Vec::as_slice).collect();
+    // A bins × frames matrix stores its columns (frames) one after another: frame-major data.
+    let m = magnitude_matrix(&refs, stft, exponent);
+    EmgMatrix::new(m.ncols(), m.nrows(), m.data.into())
 }
 
 /// Learns a dictionary from `signals` (at the front end's rate) and returns it as a model

@@ -17,7 +17,7 @@ use burn::prelude::*;
 use burn::tensor::activation::softplus;
 use nalgebra::DMatrix;
 
-use super::network::{self, rows_tensor, Features, Mlp, NetParams, NetReport};
+use super::network::{self, rows_tensor, softplus as softplus_f32, Features, Mlp, NetParams, NetReport};
 use super::training_set::Magnitudes;
 use crate::vae::training::Backend;
 
@@ -62,8 +62,7 @@ pub fn train(
     backend: Backend,
     progress: impl FnMut(usize, f64),
 ) -> Result<MaskNet> {
-    let features = Features::fit(&set.noisy, cfg.context)?;
-    let inputs = features.apply(&set.noisy)?;
+    let (features, inputs) = Features::fit(&set.noisy, cfg.context)?;
     let bins = features.bins;
     let scale = 1.0 / features.reference;
     // Frame-major copies (a column of a bins × frames matrix is a frame).
@@ -93,11 +92,10 @@ impl MaskNet {
         let inputs = self.features.apply(noisy)?;
         let out = self.mlp.predict(&inputs, self.features.width(), backend);
         let bins = self.features.bins;
-        let softplus = |v: f32| if v > 20.0 { v } else { v.exp().ln_1p() };
         let mut mask = DMatrix::zeros(bins, noisy.ncols());
         for (t, row) in out.chunks_exact(2 * bins).enumerate() {
             for k in 0..bins {
-                let (s, n) = (softplus(row[k]), softplus(row[bins + k]));
+                let (s, n) = (softplus_f32(row[k]), softplus_f32(row[bins + k]));
                 mask[(k, t)] = (f64::from(s) / (f64::from(s) + f64::from(n) + MASK_EPS)) as f32;
             }
         }

@@ -106,13 +106,14 @@ fn compressed_stack(mag: &DMatrix<f32>, context: usize, reference: f32) -> (usiz
 }
 
 impl Features {
-    /// Fits the reference and the standardisation on the training mixtures (bins × frames).
-    pub fn fit(mag: &DMatrix<f32>, context: usize) -> Result<Self> {
+    /// Fits the reference and the standardisation on the training mixtures (bins × frames),
+    /// and returns them with the training features (what [`Self::apply`] would give).
+    pub fn fit(mag: &DMatrix<f32>, context: usize) -> Result<(Self, Vec<f32>)> {
         if mag.ncols() == 0 {
             bail!("no training frames for the network's features");
         }
         let reference = (mag.mean()).max(1e-12);
-        let (width, stacked) = compressed_stack(mag, context, reference);
+        let (width, mut stacked) = compressed_stack(mag, context, reference);
         let n = mag.ncols() as f64;
         let mut sum = vec![0.0f64; width];
         let mut sq = vec![0.0f64; width];
@@ -128,13 +129,23 @@ impl Features {
             .zip(&sum)
             .map(|(q, s)| ((q / n - (s / n).powi(2)).max(0.0).sqrt() as f32).max(1e-6))
             .collect();
-        Ok(Self {
+        let features = Self {
             bins: mag.nrows(),
             context,
             reference,
             mean,
             std,
-        })
+        };
+        features.standardise(&mut stacked);
+        Ok((features, stacked))
+    }
+
+    fn standardise(&self, stacked: &mut [f32]) {
+        for row in stacked.chunks_exact_mut(self.width()) {
+            for ((v, m), s) in row.iter_mut().zip(&self.mean).zip(&self.std) {
+                *v = (*v - m) / s;
+            }
+        }
     }
 
     /// Input width.
@@ -151,12 +162,8 @@ impl Features {
                 mag.nrows()
             );
         }
-        let (width, mut x) = compressed_stack(mag, self.context, self.reference);
-        for row in x.chunks_exact_mut(width) {
-            for ((v, m), s) in row.iter_mut().zip(&self.mean).zip(&self.std) {
-                *v = (*v - m) / s;
-            }
-        }
+        let (_, mut x) = compressed_stack(mag, self.context, self.reference);
+        self.standardise(&mut x);
         Ok(x)
     }
 }
@@ -205,6 +212,16 @@ impl Mlp {
             out.extend(to_vec(self.forward(x)));
         }
         out
+    }
+}
+
+/// `ln(1 + eᵛ)`, as burn's softplus on the outputs during training (linear above 20, where
+/// the two agree in f32).
+pub fn softplus(v: f32) -> f32 {
+    if v > 20.0 {
+        v
+    } else {
+        v.exp().ln_1p()
     }
 }
 

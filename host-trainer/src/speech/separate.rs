@@ -211,21 +211,11 @@ pub fn activations(w: &DMatrix<f32>, v: &DMatrix<f32>, cfg: &SeparationConfig) -
     (h, objective)
 }
 
-/// `aᵖ / (aᵖ + bᵖ)` per bin, 0 where both are 0.
+/// `aᵖ / (aᵖ + bᵖ)` per bin, 0 where both are 0 ([`super::dnmf::gain`] in f64).
 pub fn wiener_gain(a: &[f32], b: &[f32], p: f32) -> Vec<f32> {
     a.iter()
         .zip(b)
-        .map(|(&a, &b)| {
-            let (a, b) = (
-                f64::from(a.max(0.0)).powf(f64::from(p)),
-                f64::from(b.max(0.0)).powf(f64::from(p)),
-            );
-            if a + b > 0.0 {
-                (a / (a + b)) as f32
-            } else {
-                0.0
-            }
-        })
+        .map(|(&a, &b)| super::dnmf::gain(f64::from(a), f64::from(b), f64::from(p)) as f32)
         .collect()
 }
 
