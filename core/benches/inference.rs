@@ -1,12 +1,15 @@
-//! Host throughput of the core's kernels: the paper-sized encoder (10 → 400 → 400 → 2·4)
-//! and NNLS (m = 10, r = 4). Prints time per frame and multiply-accumulates per ns.
+//! Host throughput of the core's kernels: the paper-sized encoder (10 → 400 → 400 → 2·4) in
+//! f32, int8 and hybrid, and NNLS (m = 10, r = 4). Prints time per frame, multiply-accumulates
+//! per ns, and the int8 / f32 single-frame latency ratio measured in the same run.
 //!
 //! `cargo bench -p vaenmf-core --bench inference`
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;
 use vaenmf_core::gamma::Prng;
-use vaenmf_core::{reconstruct, Dims, ModelBlob, ModelStorage, NnlsSolver};
+use vaenmf_core::quant::calibrate::{calibrate, quantize, Variant};
+use vaenmf_core::quant::owned::QuantizedStorage;
+use vaenmf_core::{reconstruct, Dims, Model, ModelBlob, ModelStorage, NnlsSolver};
 
 const M: usize = 10;
 const H: usize = 400;
@@ -35,6 +38,15 @@ fn bench(c: &mut Criterion) {
         .map(|_| core::array::from_fn(|_| rng.uniform() as f32))
         .collect();
 
+    let calibration: Vec<f32> = frames.iter().flatten().copied().collect();
+    let ranges = calibrate(&blob, &calibration).unwrap();
+    let int8_blob = quantize(&blob, &ranges, Variant::FullInt8).unwrap();
+    let hybrid_blob = quantize(&blob, &ranges, Variant::Hybrid).unwrap();
+    let int8_storage = QuantizedStorage::<M, H, H, R>::from_blob(&int8_blob).unwrap();
+    let hybrid_storage = QuantizedStorage::<M, H, H, R>::from_blob(&hybrid_blob).unwrap();
+    let int8 = int8_storage.model().unwrap();
+    let hybrid = hybrid_storage.model().unwrap();
+
     let mut group = c.benchmark_group("core");
     group.throughput(Throughput::Elements(1));
     let mut i = 0;
@@ -44,6 +56,17 @@ fn bench(c: &mut Criterion) {
             black_box(model.encode(black_box(&frames[i])))
         })
     });
+    for (name, m) in [
+        ("encoder_int8_10_400_400_8", &int8),
+        ("encoder_hybrid_10_400_400_8", &hybrid),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                i = (i + 1) % frames.len();
+                black_box(m.encode(black_box(&frames[i])))
+            })
+        });
+    }
     let solver = NnlsSolver::new(model.dictionary());
     let targets: Vec<[f32; M]> = (0..256)
         .map(|_| {
@@ -60,16 +83,32 @@ fn bench(c: &mut Criterion) {
     });
     group.finish();
 
-    // A plain summary line with MACs per ns, from a fixed-count timed loop.
+    // Plain summary lines with MACs per ns, from fixed-count timed loops, f32 and int8
+    // interleaved three times (the best of each) so that both see the same machine state.
     let n = 2000;
-    let start = std::time::Instant::now();
-    for f in frames.iter().cycle().take(n) {
-        black_box(model.encode(black_box(f)));
+    let time = |m: &Model<'_, M, H, H, R>| {
+        let start = std::time::Instant::now();
+        for f in frames.iter().cycle().take(n) {
+            black_box(m.encode(black_box(f)));
+        }
+        start.elapsed().as_nanos() as f64 / n as f64
+    };
+    let mut best = [f64::INFINITY; 3];
+    for _ in 0..3 {
+        for (b, m) in best.iter_mut().zip([&model, &int8, &hybrid]) {
+            *b = b.min(time(m));
+        }
     }
-    let ns = start.elapsed().as_nanos() as f64 / n as f64;
+    for (name, ns) in ["f32", "int8", "hybrid"].iter().zip(best) {
+        println!(
+            "encoder 10-400-400-8 {name}: {ns:.0} ns/frame, {macs} MACs/frame, {:.2} MACs/ns",
+            macs as f64 / ns
+        );
+    }
     println!(
-        "encoder 10-400-400-8: {ns:.0} ns/frame, {macs} MACs/frame, {:.2} MACs/ns",
-        macs as f64 / ns
+        "single-frame latency f32 / int8: {:.2}× (f32 / hybrid {:.2}×)",
+        best[0] / best[1],
+        best[0] / best[2]
     );
     let start = std::time::Instant::now();
     for x in targets.iter().cycle().take(20 * n) {

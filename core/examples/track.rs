@@ -33,6 +33,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         input_offset: vec![0.0; M],
         input_scale: vec![1.0; M],
         encoder: None,
+        quantized: None,
         dictionary: w,
         channel_names: Vec::new(),
         front_end: None,

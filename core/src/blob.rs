@@ -12,10 +12,14 @@
 //! |           | from version 2, channel names: a postcard sequence of UTF-8 strings, none  |
 //! |           | or one per channel; from version 3, the front end: a postcard              |
 //! |           | `Option<`[`FrontEnd`]`>` (spectrogram dictionaries record theirs)           |
+//! |           | from version 4, an encoding byte right after the header: 0 = the f32      |
+//! |           | encoder arrays above, 1 = in their place one postcard                     |
+//! |           | [`QuantizedEncoderArrays`](crate::quant::owned::QuantizedEncoderArrays)   |
+//! |           | (int8 weights as bytes, int32 biases and multipliers as varints)          |
 //! | checksum  | CRC-32 (ISO-HDLC) of preamble and payload, `u32` LE                        |
 //!
-//! Versions: 3 (written now) adds the front end; 2 (channel names, no front end) and 1 (no
-//! names) are still read.
+//! Versions: 4 (written now) adds the encoding byte and quantised encoders; 3 (front end), 2
+//! (channel names, no front end) and 1 (no names) are still read.
 //!
 //! Decoding checks, in order: length of the preamble, magic, version, declared length
 //! (truncated / trailing bytes), checksum, payload structure, dimensions, then every value
@@ -31,7 +35,7 @@ use serde::{Deserialize, Serialize};
 pub const MAGIC: [u8; 4] = *b"VNMF";
 /// The format version this build writes (it reads every version from
 /// [`OLDEST_READABLE_VERSION`] to this one).
-pub const FORMAT_VERSION: u16 = 3;
+pub const FORMAT_VERSION: u16 = 4;
 /// The oldest format version this build reads.
 pub const OLDEST_READABLE_VERSION: u16 = 1;
 /// Longest channel name, in bytes of UTF-8.
@@ -163,6 +167,30 @@ fn read_front_end(version: u16, rest: &mut &[u8], channels: u32) -> Result<Optio
     Ok(front_end)
 }
 
+/// Reads (version ≥ 4) the encoding byte: whether the encoder is quantised. A quantised
+/// encoder needs hidden layers.
+fn read_encoding(version: u16, rest: &mut &[u8], dims: &Dims) -> Result<bool, ModelError> {
+    if version < 4 {
+        return Ok(false);
+    }
+    let (&tag, tail) = rest.split_first().ok_or(ModelError::Malformed)?;
+    let quantized = match tag {
+        0 => false,
+        1 => true,
+        _ => {
+            return Err(ModelError::OutOfRange {
+                field: Field::Encoding,
+                index: 0,
+            })
+        }
+    };
+    if quantized && !dims.has_encoder() {
+        return Err(ModelError::EncoderPresence { present: true });
+    }
+    *rest = tail;
+    Ok(quantized)
+}
+
 /// Reads the header of a blob after checking its preamble, length and checksum, without
 /// decoding any array: how a tool learns the dimensions before choosing buffers.
 pub fn peek_header(bytes: &[u8]) -> Result<BlobHeader, ModelError> {
@@ -276,6 +304,9 @@ impl<const M: usize, const H1: usize, const H2: usize, const R: usize> ModelStor
     pub fn decode(&mut self, bytes: &[u8]) -> Result<Model<'_, M, H1, H2, R>, ModelError> {
         let (version, header, mut rest) = open(bytes)?;
         header.dims.expect(&ModelParts::<M, H1, H2, R>::dims())?;
+        if read_encoding(version, &mut rest, &header.dims)? {
+            return Err(ModelError::QuantizedEncoder);
+        }
         let has_encoder = header.dims.has_encoder();
         read_array(&mut rest, Field::InputOffset, &mut self.input_offset)?;
         read_array(&mut rest, Field::InputScale, &mut self.input_scale)?;
@@ -343,6 +374,7 @@ impl<const M: usize, const H1: usize, const H2: usize, const R: usize> ModelStor
             alpha0: this.alpha0,
             floor: this.floor,
             encoder,
+            quantized: None,
             dictionary: &this.dictionary,
         })
     }
@@ -355,8 +387,20 @@ pub use owned::{EncoderArrays, ModelBlob};
 mod owned {
     use super::*;
     use crate::model::ModelView;
+    use crate::quant::owned::QuantizedEncoderArrays;
     use alloc::string::{String, ToString};
     use alloc::vec::Vec;
+
+    /// Reads the next `f32` array of `dims`'s length for `field`.
+    fn take_f32s(rest: &mut &[u8], field: Field, dims: &Dims) -> Result<Vec<f32>, ModelError> {
+        let n = array_len(rest, field, dims.len_of(field))?;
+        let (data, tail) = rest.split_at(n * 4);
+        *rest = tail;
+        Ok(data
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect())
+    }
 
     /// Owned encoder arrays, flat; weights input-major (`in × out`, burn's `Linear` layout).
     #[derive(Debug, Clone, PartialEq)]
@@ -428,8 +472,10 @@ mod owned {
         pub input_offset: Vec<f32>,
         /// Per-channel scale (`m`).
         pub input_scale: Vec<f32>,
-        /// Encoder, present exactly when both hidden sizes are nonzero.
+        /// f32 encoder: when both hidden sizes are nonzero, this or `quantized` is present.
         pub encoder: Option<EncoderArrays>,
+        /// Quantised encoder (format 4), in place of `encoder`.
+        pub quantized: Option<QuantizedEncoderArrays>,
         /// Dictionary `W`, `m × r` row-major.
         pub dictionary: Vec<f32>,
         /// Channel (muscle) names: none, or one per channel, each 1 ..=
@@ -481,10 +527,16 @@ mod owned {
                 input_offset: alloc::vec![0.0; m],
                 input_scale: alloc::vec![1.0; m],
                 encoder,
+                quantized: None,
                 dictionary,
                 channel_names: Vec::new(),
                 front_end: None,
             }
+        }
+
+        /// Whether the model has an encoder, f32 or quantised.
+        pub fn has_encoder(&self) -> bool {
+            self.encoder.is_some() || self.quantized.is_some()
         }
 
         fn view(&self) -> ModelView<'_> {
@@ -495,6 +547,7 @@ mod owned {
                 input_offset: &self.input_offset,
                 input_scale: &self.input_scale,
                 encoder: self.encoder.as_ref().map(EncoderArrays::as_slices),
+                quantized: self.quantized.as_ref().map(QuantizedEncoderArrays::view),
                 dictionary: &self.dictionary,
             }
         }
@@ -529,12 +582,15 @@ mod owned {
             };
             let mut out = alloc::vec![0u8; PREAMBLE_LEN];
             out = postcard::to_extend(&header, out).map_err(|_| ModelError::Malformed)?;
+            out.push(u8::from(self.quantized.is_some()));
             let view = self.view();
-            let arrays = [view.input_offset, view.input_scale]
-                .into_iter()
-                .chain(view.encoder.into_iter().flatten())
-                .chain([view.dictionary]);
-            for values in arrays {
+            for values in [view.input_offset, view.input_scale] {
+                out = postcard::to_extend(values, out).map_err(|_| ModelError::Malformed)?;
+            }
+            if let Some(quantized) = &self.quantized {
+                out = postcard::to_extend(quantized, out).map_err(|_| ModelError::Malformed)?;
+            }
+            for values in view.encoder.into_iter().flatten().chain([view.dictionary]) {
                 out = postcard::to_extend(values, out).map_err(|_| ModelError::Malformed)?;
             }
             out = postcard::to_extend(&self.channel_names, out).map_err(|_| ModelError::Malformed)?;
@@ -555,18 +611,19 @@ mod owned {
         pub fn from_bytes(bytes: &[u8]) -> Result<Self, ModelError> {
             let (version, header, mut rest) = open(bytes)?;
             let dims = header.dims;
-            let mut next = |field: Field| -> Result<Vec<f32>, ModelError> {
-                let n = array_len(&mut rest, field, dims.len_of(field))?;
-                let (data, tail) = rest.split_at(n * 4);
+            let is_quantized = read_encoding(version, &mut rest, &dims)?;
+            let input_offset = take_f32s(&mut rest, Field::InputOffset, &dims)?;
+            let input_scale = take_f32s(&mut rest, Field::InputScale, &dims)?;
+            let quantized = if is_quantized {
+                let (q, tail) = postcard::take_from_bytes::<QuantizedEncoderArrays>(rest)
+                    .map_err(|_| ModelError::Malformed)?;
                 rest = tail;
-                Ok(data
-                    .chunks_exact(4)
-                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                    .collect())
+                Some(q)
+            } else {
+                None
             };
-            let input_offset = next(Field::InputOffset)?;
-            let input_scale = next(Field::InputScale)?;
-            let encoder = if dims.has_encoder() {
+            let mut next = |field: Field| take_f32s(&mut rest, field, &dims);
+            let encoder = if dims.has_encoder() && !is_quantized {
                 Some(EncoderArrays {
                     layer1_weights: next(Field::Layer1Weights)?,
                     layer1_bias: next(Field::Layer1Bias)?,
@@ -596,6 +653,7 @@ mod owned {
                 input_offset,
                 input_scale,
                 encoder,
+                quantized,
                 dictionary,
                 channel_names,
                 front_end,

@@ -93,6 +93,9 @@ impl ModelBlob {
                 channel: len_u32(channel),
             });
         }
+        if let Some(quantized) = &self.quantized {
+            return Ok(Some(quantized.encode_scaled(x, self.floor)));
+        }
         let Some(enc) = &self.encoder else {
             return Ok(None);
         };

@@ -114,11 +114,14 @@ fn relu_in_place(v: &mut [f32]) {
 }
 
 impl<const M: usize, const H1: usize, const H2: usize, const R: usize> Model<'_, M, H1, H2, R> {
-    /// Runs the encoder on an already scaled frame (see [`Model::scale_input`]).
-    /// `None` for an NMF-only model.
+    /// Runs the encoder (f32 or quantised) on an already scaled frame (see
+    /// [`Model::scale_input`]). `None` for an NMF-only model.
     pub fn encode_scaled(&self, x: &[f32; M]) -> Option<Posterior<R>> {
-        let enc = self.encoder()?;
         let floor = self.parts().floor;
+        if let Some(quantized) = self.quantized() {
+            return Some(quantized.encode_scaled(x, floor));
+        }
+        let enc = self.encoder()?;
         let mut h1 = [0.0f32; H1];
         enc.layer1.forward(x, &mut h1);
         relu_in_place(&mut h1);

@@ -50,6 +50,22 @@ pub enum Field {
     Hop,
     /// Front end: exponent of the magnitude spectrum.
     MagnitudeExponent,
+    /// Quantised encoder (format 4): step of the int16 input to an int8 first layer.
+    InputStep,
+    /// Quantised encoder: step of the int16 activations an f32 first layer produces.
+    Hidden1Step,
+    /// Quantised encoder: step of the int16 activations f32 heads read.
+    Hidden2Step,
+    /// Quantised encoder: first layer's requantisation multipliers (`h1`).
+    Layer1Multiplier,
+    /// Quantised encoder: second layer's requantisation multipliers (`h2`).
+    Layer2Multiplier,
+    /// Quantised encoder: shape head's dequantisation factors (`r`).
+    AlphaHeadScale,
+    /// Quantised encoder: rate head's dequantisation factors (`r`).
+    BetaHeadScale,
+    /// Format 4: the encoder's encoding tag (0 f32, 1 quantised).
+    Encoding,
 }
 
 impl Field {
@@ -78,6 +94,14 @@ impl Field {
             Field::FftSize => "front_end.fft_size",
             Field::Hop => "front_end.hop",
             Field::MagnitudeExponent => "front_end.magnitude_exponent",
+            Field::InputStep => "quantized.input_step",
+            Field::Hidden1Step => "quantized.hidden1_step",
+            Field::Hidden2Step => "quantized.hidden2_step",
+            Field::Layer1Multiplier => "layer1.multiplier",
+            Field::Layer2Multiplier => "layer2.multiplier",
+            Field::AlphaHeadScale => "alpha_head.output_scale",
+            Field::BetaHeadScale => "beta_head.output_scale",
+            Field::Encoding => "encoding",
         }
     }
 }
@@ -160,11 +184,21 @@ pub enum ModelError {
         /// Flat index of the first bad value (0 for scalars).
         index: u32,
     },
-    /// A model that needs an encoder has none, or an NMF-only model declares hidden layers.
+    /// A model that needs an encoder has none, or an NMF-only model declares hidden layers
+    /// (or carries both an f32 and a quantised encoder).
     EncoderPresence {
         /// Whether the blob carries encoder layers.
         present: bool,
     },
+    /// An int8 layer is so wide, or its bias so large, that its int32 accumulator could
+    /// overflow (`inputs · 127 · 32767 + max |bias| > 2³¹ − 1`).
+    AccumulatorRange {
+        /// The layer's bias field.
+        field: Field,
+    },
+    /// The blob holds a quantised encoder, which [`ModelStorage`](crate::ModelStorage)'s f32
+    /// buffers cannot hold: decode it with `ModelBlob` or embed it with a `build.rs`.
+    QuantizedEncoder,
 }
 
 impl fmt::Display for ModelError {
@@ -220,6 +254,13 @@ impl fmt::Display for ModelError {
             ModelError::EncoderPresence { present: false } => {
                 f.write_str("model declares hidden sizes but carries no encoder layers")
             }
+            ModelError::AccumulatorRange { field } => write!(
+                f,
+                "int8 layer of {field} is too wide or its bias too large: the int32 accumulator could overflow"
+            ),
+            ModelError::QuantizedEncoder => f.write_str(
+                "the model's encoder is quantised (int8); ModelStorage holds f32 encoders only (use ModelBlob, or embed it with a build.rs)",
+            ),
         }
     }
 }

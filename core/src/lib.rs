@@ -12,6 +12,8 @@
 //! - [`model`]: [`Model`], dimensions as const generics, weights as borrowed fixed-size
 //!   arrays (in flash as `static`s, or in caller-provided [`ModelStorage`]).
 //! - [`encoder`]: scaling → dense+ReLU → dense+ReLU → softplus heads → Gamma (α, β).
+//! - [`quant`]: the same encoder with int8 weights and int16 activations (format 4), a
+//!   portable integer kernel and, on Cortex-M4/M7, an `SMLAD` kernel.
 //! - [`gamma`]: log-gamma, digamma, Gamma KL, a seedable Marsaglia–Tsang sampler.
 //! - [`linalg`]: `W·z` and Lawson–Hanson NNLS for a fixed dictionary.
 //! - [`vaf`](mod@vaf): variance accounted for, batch and streaming.
@@ -23,7 +25,9 @@
 //!
 //! - No heap (unless the `alloc` feature is on, and then only for `ModelBlob` and its
 //!   run-time-sized inference), no
-//!   recursion in inference, no `unsafe`.
+//!   recursion in inference. `unsafe` (denied crate-wide) is allowed in one module only, the
+//!   Cortex-M DSP kernel `quant::dsp` (inline assembly; compiled for ARM targets with the DSP
+//!   extension), with its safety argument there.
 //! - No panics on any input: malformed blobs, wrong dimensions and non-finite frames are
 //!   errors ([`ModelError`], [`InputError`]). Array lengths are part of the types, so a
 //!   constructed [`Model`] cannot index out of bounds.
@@ -39,7 +43,7 @@
 //! - `fast-math`: micromath's approximate `exp`/`ln` in the heads (about 1e-3 relative).
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
 #![deny(missing_docs)]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
@@ -54,6 +58,7 @@ pub mod gamma;
 pub mod linalg;
 mod math;
 pub mod model;
+pub mod quant;
 pub mod tracker;
 pub mod vaf;
 
@@ -65,5 +70,6 @@ pub use error::{Field, InputError, ModelError};
 pub use front_end::FrontEnd;
 pub use linalg::{reconstruct, NnlsSolution, NnlsSolver};
 pub use model::{DenseLayer, Dims, EncoderWeights, Model, ModelParts};
+pub use quant::{Align4, FirstLayer, HeadLayer, HiddenLayer, QuantHeads, QuantLayer, QuantizedEncoder};
 pub use tracker::{SynergyTracker, TrackedFrame};
 pub use vaf::{r2_centred, vaf, vaf_per_channel, VafAccumulator};

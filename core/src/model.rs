@@ -9,6 +9,7 @@
 //! responsibility.
 
 use crate::error::{len_u32, Field, ModelError};
+use crate::quant::{QuantView, QuantizedEncoder};
 
 /// Outputs whose weights a dense layer stores together: one *panel*.
 ///
@@ -101,8 +102,10 @@ pub struct ModelParts<'a, const M: usize, const H1: usize, const H2: usize, cons
     pub alpha0: f32,
     /// Floor added to both heads' softplus so α, β > 0.
     pub floor: f32,
-    /// The encoder; `None` for an NMF-only model (then `H1 = H2 = 0`).
+    /// The f32 encoder; `None` for an NMF-only model (then `H1 = H2 = 0`) or a quantised one.
     pub encoder: Option<EncoderWeights<'a, M, H1, H2, R>>,
+    /// The quantised encoder, in place of `encoder` (at most one of the two is present).
+    pub quantized: Option<QuantizedEncoder<'a, M, H1, H2, R>>,
     /// Dictionary `W`, one row of `R` synergy weights per channel.
     pub dictionary: &'a [[f32; R]; M],
 }
@@ -154,7 +157,7 @@ impl Dims {
         self.hidden1 > 0 && self.hidden2 > 0
     }
 
-    /// Number of `f32` values the array `field` holds for these dimensions (0 for scalars, the
+    /// Number of values the array `field` holds for these dimensions (0 for scalars, the
     /// channel names and the front end).
     pub fn len_of(&self, field: Field) -> u64 {
         let (m, h1, h2, r) = (
@@ -166,11 +169,11 @@ impl Dims {
         match field {
             Field::InputOffset | Field::InputScale => m,
             Field::Layer1Weights => h1 * m,
-            Field::Layer1Bias => h1,
+            Field::Layer1Bias | Field::Layer1Multiplier => h1,
             Field::Layer2Weights => h2 * h1,
-            Field::Layer2Bias => h2,
+            Field::Layer2Bias | Field::Layer2Multiplier => h2,
             Field::AlphaHeadWeights | Field::BetaHeadWeights => r * h2,
-            Field::AlphaHeadBias | Field::BetaHeadBias => r,
+            Field::AlphaHeadBias | Field::BetaHeadBias | Field::AlphaHeadScale | Field::BetaHeadScale => r,
             Field::Dictionary => m * r,
             Field::Channels
             | Field::Hidden1
@@ -182,7 +185,11 @@ impl Dims {
             | Field::SampleRate
             | Field::FftSize
             | Field::Hop
-            | Field::MagnitudeExponent => 0,
+            | Field::MagnitudeExponent
+            | Field::InputStep
+            | Field::Hidden1Step
+            | Field::Hidden2Step
+            | Field::Encoding => 0,
         }
     }
 
@@ -233,6 +240,7 @@ pub(crate) struct ModelView<'a> {
     pub input_scale: &'a [f32],
     /// In [`ENCODER_FIELDS`] order.
     pub encoder: Option<[&'a [f32]; 8]>,
+    pub quantized: Option<QuantView<'a>>,
     pub dictionary: &'a [f32],
 }
 
@@ -246,10 +254,10 @@ impl ModelView<'_> {
         if dims.rank == 0 {
             return Err(out_of_range(Field::Rank, 0));
         }
-        if (dims.hidden1 == 0) != (dims.hidden2 == 0) || dims.has_encoder() != self.encoder.is_some() {
-            return Err(ModelError::EncoderPresence {
-                present: self.encoder.is_some(),
-            });
+        let present = self.encoder.is_some() || self.quantized.is_some();
+        let both = self.encoder.is_some() && self.quantized.is_some();
+        if (dims.hidden1 == 0) != (dims.hidden2 == 0) || dims.has_encoder() != present || both {
+            return Err(ModelError::EncoderPresence { present });
         }
         if !(self.alpha0.is_finite() && self.alpha0 > 0.0) {
             return Err(out_of_range(Field::Alpha0, 0));
@@ -270,6 +278,9 @@ impl ModelView<'_> {
                 check_len(dims, *field, values)?;
                 check_finite(*field, values)?;
             }
+        }
+        if let Some(quantized) = &self.quantized {
+            quantized.validate(dims)?;
         }
         check_len(dims, Field::Dictionary, self.dictionary)?;
         check_finite(Field::Dictionary, self.dictionary)?;
@@ -343,6 +354,7 @@ impl<'a, const M: usize, const H1: usize, const H2: usize, const R: usize> Model
                     e.beta_head.bias,
                 ]
             }),
+            quantized: self.quantized.as_ref().map(QuantizedEncoder::view),
             dictionary: self.dictionary.as_flattened(),
         }
     }
@@ -376,9 +388,14 @@ impl<'a, const M: usize, const H1: usize, const H2: usize, const R: usize> Model
         ModelParts::<M, H1, H2, R>::dims()
     }
 
-    /// The encoder, if this is a VAE-NMF model.
+    /// The f32 encoder, if this is a VAE-NMF model with one.
     pub const fn encoder(&self) -> Option<&EncoderWeights<'a, M, H1, H2, R>> {
         self.parts.encoder.as_ref()
+    }
+
+    /// The quantised encoder, if this is a VAE-NMF model with one.
+    pub const fn quantized(&self) -> Option<&QuantizedEncoder<'a, M, H1, H2, R>> {
+        self.parts.quantized.as_ref()
     }
 
     /// Dictionary `W`, one row per channel.

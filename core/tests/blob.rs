@@ -409,9 +409,23 @@ fn checksummed_but_invalid_names_are_rejected_on_decode() {
     );
 }
 
-/// Rewrites a current-version blob without a front end as the previous format (version 2:
-/// the same bytes without the trailing `None`), with its length and CRC fixed.
-fn as_version_2(mut bytes: Vec<u8>) -> Vec<u8> {
+/// Rewrites a current-version f32 blob with one-byte dimensions as format version 3 (the
+/// same bytes without the encoding byte after the 12-byte header).
+fn as_version_3(mut bytes: Vec<u8>) -> Vec<u8> {
+    bytes.truncate(bytes.len() - 4);
+    assert_eq!(bytes.remove(22), 0, "the encoding byte says f32");
+    bytes[4..6].copy_from_slice(&3u16.to_le_bytes());
+    let payload = (bytes.len() - 10) as u32;
+    bytes[6..10].copy_from_slice(&payload.to_le_bytes());
+    let crc = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC).checksum(&bytes);
+    bytes.extend_from_slice(&crc.to_le_bytes());
+    bytes
+}
+
+/// Rewrites a current-version blob without a front end as format version 2 (version 3's
+/// bytes without the trailing `None`), with its length and CRC fixed.
+fn as_version_2(bytes: Vec<u8>) -> Vec<u8> {
+    let mut bytes = as_version_3(bytes);
     bytes.truncate(bytes.len() - 4);
     assert_eq!(bytes.pop(), Some(0), "the front end section is `None`");
     bytes[4..6].copy_from_slice(&2u16.to_le_bytes());
@@ -432,7 +446,7 @@ fn version_2_blobs_still_decode() {
         assert!(ModelStorage::<3, 4, 5, 2>::new().decode(&v2).is_ok() || hidden == (0, 0));
         assert!(ModelStorage::<3, 0, 0, 2>::new().decode(&v2).is_ok() || hidden != (0, 0));
         // A version-2 blob carrying the version-3 section has trailing payload: malformed.
-        let mut longer = blob.to_bytes().unwrap();
+        let mut longer = as_version_3(blob.to_bytes().unwrap());
         longer[4..6].copy_from_slice(&2u16.to_le_bytes());
         let body = longer.len() - 4;
         let crc = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC).checksum(&longer[..body]);

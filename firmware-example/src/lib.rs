@@ -2,9 +2,10 @@
 //! failure code (never hangs), the way to stop when done, and the instruction counter.
 //!
 //! Cost: QEMU does not model cycles, but with `-icount shift=0` every instruction advances
-//! virtual time by 1 ns and SysTick, clocked at 25 MHz on mps2-an386, ticks once every 40
-//! instructions. SysTick counts down from 2²⁴ − 1 and its interrupt counts wraps, so
-//! instructions = ticks × 40 (exact to ±40 per measurement).
+//! virtual time by 1 ns and SysTick, clocked at 25 MHz on mps2-an386 (Cortex-M4F), ticks once
+//! every 40 instructions; on the micro:bit (Cortex-M0, thumbv6m builds) QEMU clocks it at
+//! 16 MHz, once every 62.5 instructions. SysTick counts down from 2²⁴ − 1 and its interrupt
+//! counts wraps, so instructions = ticks × 40 (or × 62.5), exact to one tick per measurement.
 #![no_std]
 
 use core::fmt::Write as _;
@@ -15,15 +16,22 @@ use cortex_m::peripheral::SYST;
 use cortex_m_rt::exception;
 use cortex_m_semihosting::{debug, hio};
 
-/// Instructions per SysTick tick under `-icount shift=0` at 25 MHz.
-pub const INSTRUCTIONS_PER_TICK: u64 = 40;
+/// Instructions per SysTick tick under `-icount shift=0`, as a fraction: 1 ns per instruction
+/// and a 25 MHz (mps2-an386) or 16 MHz (micro:bit) core clock.
+#[cfg(not(vaenmf_microbit))]
+pub const INSTRUCTIONS_PER_TICK: (u64, u64) = (40, 1);
+/// Instructions per SysTick tick under `-icount shift=0`, as a fraction: 1 ns per instruction
+/// and a 25 MHz (mps2-an386) or 16 MHz (micro:bit) core clock.
+#[cfg(vaenmf_microbit)]
+pub const INSTRUCTIONS_PER_TICK: (u64, u64) = (125, 2);
 const RELOAD: u32 = 0x00FF_FFFF;
 
 static WRAPS: AtomicU32 = AtomicU32::new(0);
 
 #[exception]
 fn SysTick() {
-    WRAPS.fetch_add(1, Ordering::Relaxed);
+    // Only this handler writes WRAPS, so load + store is exact; Armv6-M has no atomic add.
+    WRAPS.store(WRAPS.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
 }
 
 /// Counts executed instructions with SysTick (see the crate docs); owns the timer.
@@ -55,11 +63,12 @@ impl InstructionCounter {
         }
     }
 
-    /// Instructions `f` executes (to ±40), and its result.
+    /// Instructions `f` executes (to one tick: ±40, or ±63 on the micro:bit), and its result.
     pub fn measure<T>(&self, f: impl FnOnce() -> T) -> (u64, T) {
         let start = self.ticks();
         let out = f();
-        ((self.ticks() - start) * INSTRUCTIONS_PER_TICK, out)
+        let (num, den) = INSTRUCTIONS_PER_TICK;
+        ((self.ticks() - start) * num / den, out)
     }
 }
 

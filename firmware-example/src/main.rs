@@ -1,12 +1,13 @@
-//! Tracks muscle synergies frame by frame on a Cortex-M4F with `vaenmf-core`.
+//! Tracks muscle synergies frame by frame on a Cortex-M4F (or, built for thumbv6m, a Cortex-M0)
+//! with `vaenmf-core`.
 //!
 //! The model and a recorded EMG sequence are `static` arrays in flash (see `build.rs`). For
 //! each frame the firmware runs `SynergyTracker::push` and prints
 //! `z,<frame>,<z1>,...,<zr>`; a frame the tracker rejects (a non-finite sample: a dropped or
 //! saturated ADC reading) is reported as `skip,<frame>,<reason>` and the run goes on, as a
 //! prosthesis must. At the end
-//! `summary frames=<n> skipped=<k> vaf=<global> instructions_per_frame=<i> macs_per_frame=<m>`
-//! (`frames` counts the tracked frames).
+//! `summary frames=<n> skipped=<k> vaf=<v> window=<w> instructions_per_frame=<i> macs_per_frame=<m>`
+//! (`frames` counts the tracked frames; `vaf` is over the last `w` frames).
 //!
 //! Instructions are counted with SysTick under `-icount shift=0` ([`InstructionCounter`]).
 #![no_std]
@@ -15,7 +16,7 @@
 use core::fmt::Write as _;
 use cortex_m_rt::entry;
 use cortex_m_semihosting::hio;
-use vaenmf_core::{DenseLayer, EncoderWeights, Model, ModelParts, SynergyTracker};
+use vaenmf_core::{Model, ModelParts, SynergyTracker};
 use vaenmf_firmware_example::{finish, InstructionCounter};
 
 #[allow(clippy::all)]
@@ -24,28 +25,15 @@ mod model {
 }
 use model::*;
 
-/// Frames in the running-VAF window: the whole embedded sequence, so the summary's VAF is
-/// the sequence's global VAF (memory: 2·M floats per frame).
-const WINDOW: usize = N_FRAMES;
+/// Frames in the running-VAF window (memory: 2·M floats per frame): the whole embedded
+/// sequence, so the summary's VAF is the sequence's global VAF — except on the micro:bit,
+/// whose 16 KiB of RAM hold the last 32 frames.
+const WINDOW: usize = if cfg!(vaenmf_microbit) && N_FRAMES > 32 {
+    32
+} else {
+    N_FRAMES
+};
 fn model() -> Model<'static, M, H1, H2, R> {
-    let encoder = HAS_ENCODER.then_some(EncoderWeights {
-        layer1: DenseLayer {
-            weights: &L1_W,
-            bias: &L1_B,
-        },
-        layer2: DenseLayer {
-            weights: &L2_W,
-            bias: &L2_B,
-        },
-        alpha_head: DenseLayer {
-            weights: &ALPHA_W,
-            bias: &ALPHA_B,
-        },
-        beta_head: DenseLayer {
-            weights: &BETA_W,
-            bias: &BETA_B,
-        },
-    });
     // Validated on the host by build.rs with the same routine as `new_checked`; checking again
     // here costs one pass over flash at boot and keeps the device honest about its inputs.
     Model::new_checked(ModelParts {
@@ -53,7 +41,8 @@ fn model() -> Model<'static, M, H1, H2, R> {
         input_scale: &INPUT_SCALE,
         alpha0: ALPHA0,
         floor: FLOOR,
-        encoder,
+        encoder: encoder(),
+        quantized: quantized(),
         dictionary: &DICTIONARY,
     })
     .unwrap_or_else(|e| panic!("model rejected: {e}"))
@@ -93,7 +82,7 @@ fn main() -> ! {
     let macs = if HAS_ENCODER { ENCODER_MACS } else { (M * R) as u64 };
     let _ = writeln!(
         out,
-        "summary frames={tracked} skipped={skipped} vaf={vaf:e} instructions_per_frame={instructions} macs_per_frame={macs}"
+        "summary frames={tracked} skipped={skipped} vaf={vaf:e} window={WINDOW} instructions_per_frame={instructions} macs_per_frame={macs}"
     );
     finish(true)
 }

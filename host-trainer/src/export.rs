@@ -25,6 +25,7 @@ pub fn nmf_blob(synergies: &Synergies, input_scale: &[f32]) -> ModelBlob {
         input_offset: vec![0.0; synergies.channels],
         input_scale: input_scale.to_vec(),
         encoder: None,
+        quantized: None,
         dictionary: synergies.w.clone(),
         channel_names: Vec::new(),
         front_end: None,
@@ -58,6 +59,12 @@ pub fn describe(blob: &ModelBlob, bytes: &[u8]) -> String {
     let mut s = String::new();
     let kind = if blob.encoder.is_some() {
         "VAE-NMF (encoder + dictionary)"
+    } else if let Some(q) = &blob.quantized {
+        if q.is_hybrid() {
+            "VAE-NMF, quantised encoder (hybrid: int8 second layer, f32 first layer and heads) + dictionary"
+        } else {
+            "VAE-NMF, quantised encoder (int8 weights, int16 activations) + dictionary"
+        }
     } else if blob.front_end.is_some() {
         "spectrogram dictionary (`vaenmf speech`; activations by multiplicative updates)"
     } else {
@@ -88,6 +95,13 @@ pub fn describe(blob: &ModelBlob, bytes: &[u8]) -> String {
                 + alpha_head_weights.len()
                 + beta_head_weights.len()
                 + (d.hidden1 + d.hidden2 + 2 * d.rank) as usize,
+            d.encoder_macs()
+        );
+    }
+    if let Some(q) = &blob.quantized {
+        s += &format!(
+            "encoder: {} bytes of parameters, {} MACs per frame\n",
+            q.parameter_bytes(),
             d.encoder_macs()
         );
     }

@@ -22,6 +22,7 @@ pub mod output;
 pub mod params;
 pub mod pipeline;
 pub mod plots;
+pub mod quantize;
 pub mod report;
 pub mod speech;
 pub mod vae;

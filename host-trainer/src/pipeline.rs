@@ -359,7 +359,7 @@ pub fn evaluate(blob: &ModelBlob, prepared: &Prepared, truth: Option<&Synergies>
     let x = &prepared.train;
     let start = Instant::now();
     let synergies = blob_synergies(blob);
-    let z = if blob.encoder.is_some() {
+    let z = if blob.has_encoder() {
         let mut z = Vec::with_capacity(x.frames * synergies.rank);
         for (f, frame) in x.frames_iter().enumerate() {
             let mean = blob
@@ -392,7 +392,7 @@ pub fn evaluate(blob: &ModelBlob, prepared: &Prepared, truth: Option<&Synergies>
     Ok(parts.assemble(
         prepared,
         RunMeta {
-            method: if blob.encoder.is_some() { "vae-nmf" } else { "nmf" }.into(),
+            method: if blob.has_encoder() { "vae-nmf" } else { "nmf" }.into(),
             seconds,
             similarity,
             test: None,

@@ -1,6 +1,6 @@
 //! The firmware harness shared by the system tests (`tests/`) and `cargo xtask` (demo and
 //! firmware benchmark): build the firmware with a model and frames embedded, run an ELF on the
-//! emulated Cortex-M4F, read what it printed. One QEMU command line for the project (the
+//! emulated Cortex-M4F (or, for thumbv6m builds, Cortex-M0), read what it printed. One QEMU command line for the project (the
 //! firmware's `.cargo/config.toml` runner, for `cargo run`, spells the same one).
 
 use std::path::{Path, PathBuf};
@@ -26,6 +26,45 @@ pub const QEMU_ARGS: [&str; 9] = [
     "shift=0",
 ];
 
+/// The same for the Cortex-M0 builds (thumbv6m): the BBC micro:bit (nRF51822), whose CPU is
+/// fixed by the machine.
+pub const QEMU_ARGS_M0: [&str; 7] = [
+    "-machine",
+    "microbit",
+    "-nographic",
+    "-semihosting-config",
+    "enable=on,target=native",
+    "-icount",
+    "shift=0",
+];
+
+/// An emulated core the firmware runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Core {
+    /// Cortex-M4F (thumbv7em-none-eabihf) on mps2-an386.
+    M4,
+    /// Cortex-M0 (thumbv6m-none-eabi) on the micro:bit.
+    M0,
+}
+
+impl Core {
+    /// The Rust target the firmware is built for.
+    pub const fn target(self) -> &'static str {
+        match self {
+            Core::M4 => "thumbv7em-none-eabihf",
+            Core::M0 => "thumbv6m-none-eabi",
+        }
+    }
+
+    /// QEMU's arguments before `-kernel ELF`.
+    pub fn qemu_args(self) -> &'static [&'static str] {
+        match self {
+            Core::M4 => &QEMU_ARGS,
+            Core::M0 => &QEMU_ARGS_M0,
+        }
+    }
+}
+
 /// Longest a firmware run may take before it is stopped as hung.
 pub const QEMU_TIME_LIMIT: Duration = Duration::from_secs(300);
 
@@ -34,9 +73,22 @@ pub const QEMU_TIME_LIMIT: Duration = Duration::from_secs(300);
 /// wait for the lock an outer `cargo test` holds). Returns the folder holding the ELFs, or the
 /// build's stderr on failure.
 pub fn build_firmware(tag: &str, model: &Path, frames: &Path) -> Result<PathBuf, String> {
+    build_firmware_for(Core::M4, tag, model, frames)
+}
+
+/// [`build_firmware`] for `core`'s target.
+pub fn build_firmware_for(core: Core, tag: &str, model: &Path, frames: &Path) -> Result<PathBuf, String> {
     let target_dir = root().join("target/firmware").join(tag);
     let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["build", "--release", "--quiet", "--bins", "--target-dir"])
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "--bins",
+            "--target",
+            core.target(),
+            "--target-dir",
+        ])
         .arg(&target_dir)
         .current_dir(root().join("firmware-example"))
         .env("VAENMF_MODEL", model)
@@ -45,7 +97,7 @@ pub fn build_firmware(tag: &str, model: &Path, frames: &Path) -> Result<PathBuf,
         .output()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
     if out.status.success() {
-        Ok(target_dir.join("thumbv7em-none-eabihf/release"))
+        Ok(target_dir.join(core.target()).join("release"))
     } else {
         Err(String::from_utf8_lossy(&out.stderr).into_owned())
     }
@@ -55,8 +107,13 @@ pub fn build_firmware(tag: &str, model: &Path, frames: &Path) -> Result<PathBuf,
 /// (a panic in the firmware), a missing `qemu-system-arm` or a run past
 /// [`QEMU_TIME_LIMIT`] is an error.
 pub fn run_qemu(elf: &Path) -> Result<String, String> {
+    run_qemu_on(Core::M4, elf)
+}
+
+/// [`run_qemu`] on `core`'s machine.
+pub fn run_qemu_on(core: Core, elf: &Path) -> Result<String, String> {
     let mut child = Command::new("qemu-system-arm")
-        .args(QEMU_ARGS)
+        .args(core.qemu_args())
         .arg("-kernel")
         .arg(elf)
         .stdout(Stdio::piped())

@@ -8,8 +8,9 @@
 
 use std::path::{Path, PathBuf};
 
-use vaenmf_core::{ModelStorage, SynergyTracker};
-use vaenmf_system_tests::root;
+use vaenmf_core::quant::owned::QuantizedStorage;
+use vaenmf_core::{Model, ModelBlob, ModelStorage, SynergyTracker};
+use vaenmf_system_tests::{build_firmware_for, root, run_qemu_on, Core};
 
 /// The tracking firmware built with `model` and `frames`, or the build's stderr.
 fn build_firmware(tag: &str, model: &Path, frames: &Path) -> Result<PathBuf, String> {
@@ -98,8 +99,31 @@ fn host_run<const M: usize, const H1: usize, const H2: usize, const R: usize>(
 ) -> HostRun<R> {
     let bytes = std::fs::read(model).unwrap();
     let mut storage = Box::new(ModelStorage::<M, H1, H2, R>::new());
-    let model = storage.decode(&bytes).unwrap();
-    let mut tracker = SynergyTracker::<M, H1, H2, R, 200>::new(model);
+    track::<M, H1, H2, R, 200>(storage.decode(&bytes).unwrap(), frames)
+}
+
+/// The host side for a quantised blob: the core's typed int8 model (the device's kernels, the
+/// portable ones here) over the same frames, with the device's VAF window.
+fn host_run_quantized<
+    const M: usize,
+    const H1: usize,
+    const H2: usize,
+    const R: usize,
+    const WINDOW: usize,
+>(
+    model: &Path,
+    frames: &[Vec<f32>],
+) -> HostRun<R> {
+    let blob = ModelBlob::from_bytes(&std::fs::read(model).unwrap()).unwrap();
+    let storage = QuantizedStorage::<M, H1, H2, R>::from_blob(&blob).unwrap();
+    track::<M, H1, H2, R, WINDOW>(storage.model().unwrap(), frames)
+}
+
+fn track<const M: usize, const H1: usize, const H2: usize, const R: usize, const WINDOW: usize>(
+    model: Model<'_, M, H1, H2, R>,
+    frames: &[Vec<f32>],
+) -> HostRun<R> {
+    let mut tracker = SynergyTracker::<M, H1, H2, R, WINDOW>::new(model);
     let (mut z, mut rejected) = (Vec::new(), Vec::new());
     for (f, frame) in frames.iter().enumerate() {
         match tracker.push(&frame.as_slice().try_into().unwrap()) {
@@ -160,6 +184,60 @@ fn vae_nmf_model_on_qemu_matches_the_host_bit_for_bit() {
     assert!(!selftest.contains("FAIL"), "{selftest}");
     println!(
         "vae-nmf on M4: {} instructions/frame, {:.2} per MAC, VAF {}",
+        device.instructions_per_frame,
+        device.instructions_per_frame as f64 / device.macs_per_frame as f64,
+        device.vaf
+    );
+}
+
+/// The quantised default model (int8 and hybrid) on the Cortex-M4F, whose int8 layers run
+/// the `SMLAD` kernel, against the host's portable kernel: the same bits. The self-test
+/// checks the `SMLAD` kernel against the portable one on random layers.
+#[test]
+fn quantized_models_on_qemu_m4_match_the_host_bit_for_bit() {
+    let frames = model_dir().join("frames.csv");
+    for name in ["default-int8", "default-hybrid"] {
+        let model = model_dir().join(format!("{name}.vnmf"));
+        let elf =
+            build_firmware(name, &model, &frames).unwrap_or_else(|e| panic!("firmware build failed:\n{e}"));
+        let device = parse(&run_qemu(&elf));
+        compare(
+            &device,
+            &host_run_quantized::<12, 32, 32, 4, 200>(&model, &read_frames(&frames)),
+        );
+        assert_eq!(device.macs_per_frame, 12 * 32 + 32 * 32 + 2 * 32 * 4);
+        let selftest = run_qemu(&selftest_elf(&elf));
+        assert!(selftest.contains(" passed, 0 failed"), "{selftest}");
+        assert!(selftest.contains("ok   SMLAD kernels ran"), "{selftest}");
+        println!(
+            "{name} on M4: {} instructions/frame, {:.2} per MAC, VAF {}",
+            device.instructions_per_frame,
+            device.instructions_per_frame as f64 / device.macs_per_frame as f64,
+            device.vaf
+        );
+    }
+}
+
+/// The int8 model on a Cortex-M0 (no FPU, no DSP: the portable kernel, soft-float edges)
+/// under QEMU's micro:bit: bit-identical to the host, over the device's 32-frame VAF window.
+#[test]
+fn int8_model_on_qemu_m0_matches_the_host_bit_for_bit() {
+    let (model, frames) = (
+        model_dir().join("default-int8.vnmf"),
+        model_dir().join("frames.csv"),
+    );
+    let dir = build_firmware_for(Core::M0, "int8-m0", &model, &frames)
+        .unwrap_or_else(|e| panic!("firmware build failed:\n{e}"));
+    let run = |name: &str| run_qemu_on(Core::M0, &dir.join(name)).unwrap_or_else(|e| panic!("{e}"));
+    let device = parse(&run("vaenmf-firmware-example"));
+    compare(
+        &device,
+        &host_run_quantized::<12, 32, 32, 4, 32>(&model, &read_frames(&frames)),
+    );
+    let selftest = run("selftest");
+    assert!(selftest.contains(" passed, 0 failed"), "{selftest}");
+    println!(
+        "int8 on M0: {} instructions/frame, {:.2} per MAC, VAF (last 32 frames) {}",
         device.instructions_per_frame,
         device.instructions_per_frame as f64 / device.macs_per_frame as f64,
         device.vaf

@@ -1,17 +1,21 @@
-//! `cargo xtask bench firmware`: the encoder and NNLS on the emulated Cortex-M4F.
+//! `cargo xtask bench firmware`: the encoder (f32, int8, hybrid) and NNLS on the emulated
+//! Cortex-M4F, and the int8 encoder on the emulated Cortex-M0.
 //!
 //! Writes a paper-sized encoder blob (10 → 400 → 400 → 2 × 4, random weights: cost does not
-//! depend on their values) and an NMF-only blob (m = 10, r = 4), builds the firmware with each,
-//! and runs under QEMU: the tracking firmware (instructions per frame), the kernel benchmark
-//! (panel kernel against a naive dot-product loop, same run) and the ELF's flash and RAM.
+//! depend on their values), its quantised versions (calibrated on other frames than the ones
+//! run) and an NMF-only blob (m = 10, r = 4), builds the firmware with each, and runs under
+//! QEMU: the tracking firmware (instructions per frame), the kernel benchmark (the model's
+//! kernel against a naive dot-product loop, same run) and the ELF's flash and RAM.
 
 use std::path::{Path, PathBuf};
 
 use object::{Object, ObjectSection};
 use vaenmf_core::gamma::Prng;
+use vaenmf_core::quant::calibrate::{calibrate, quantize, Variant};
 use vaenmf_core::{reconstruct, Dims, ModelBlob};
+use vaenmf_system_tests::Core;
 
-use crate::{build_firmware, qemu, root};
+use crate::root;
 
 const M: usize = 10;
 const R: usize = 4;
@@ -68,9 +72,22 @@ struct Run {
     kernel: Option<String>,
 }
 
-fn build_and_run(tag: &str, model: &Path, frames: &Path) -> Result<Run, String> {
-    let bin_dir = build_firmware(&format!("bench-{tag}"), model, frames)?;
+fn build_and_run(core: Core, tag: &str, model: &Path, frames: &Path) -> Result<Run, String> {
+    eprintln!(
+        "+ firmware build bench-{tag} for {} (VAENMF_MODEL={})",
+        core.target(),
+        model.display()
+    );
+    let bin_dir = vaenmf_system_tests::build_firmware_for(core, &format!("bench-{tag}"), model, frames)?;
     let elf = bin_dir.join("vaenmf-firmware-example");
+    let qemu = |elf: &Path| {
+        eprintln!(
+            "+ qemu-system-arm {} -kernel {}",
+            core.qemu_args().join(" "),
+            elf.display()
+        );
+        vaenmf_system_tests::run_qemu_on(core, elf)
+    };
     let out = qemu(&elf)?;
     let summary = out
         .lines()
@@ -82,7 +99,7 @@ fn build_and_run(tag: &str, model: &Path, frames: &Path) -> Result<Run, String> 
             .ok_or_else(|| format!("{tag}: no {key} in `{summary}`"))
     };
     let (flash, ram) = flash_and_ram(&elf)?;
-    let kernel = if tag == "encoder" {
+    let kernel = if tag != "nnls" {
         let out = qemu(&bin_dir.join("kernel_bench"))?;
         out.lines().find(|l| l.starts_with("kernel")).map(str::to_string)
     } else {
@@ -97,6 +114,21 @@ fn build_and_run(tag: &str, model: &Path, frames: &Path) -> Result<Run, String> 
     })
 }
 
+/// Raw frames as CSV text.
+fn csv(frames: &[f32]) -> String {
+    frames
+        .chunks(M)
+        .map(|row| row.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(",") + "\n")
+        .collect()
+}
+
+/// The frames of a CSV written by [`frames_csv`], flat.
+fn parse_frames(text: &str) -> Vec<f32> {
+    text.lines()
+        .flat_map(|l| l.split(',').filter_map(|c| c.parse::<f32>().ok()))
+        .collect()
+}
+
 pub fn bench() -> Result<(), String> {
     let dir: PathBuf = root().join("target/firmware/bench-inputs");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -106,39 +138,54 @@ pub fn bench() -> Result<(), String> {
     nmf.dictionary.clone_from(&encoder.dictionary);
     let frames = dir.join("frames.csv");
     std::fs::write(&frames, frames_csv(&nmf.dictionary, &mut rng)).map_err(|e| e.to_string())?;
+    // Calibration frames from the same distribution, not the ones the device runs.
+    let calibration = parse_frames(&frames_csv(&nmf.dictionary, &mut rng));
+    let ranges = calibrate(&encoder, &calibration).map_err(|e| e.to_string())?;
+    let int8 = quantize(&encoder, &ranges, Variant::FullInt8).map_err(|e| e.to_string())?;
+    let hybrid = quantize(&encoder, &ranges, Variant::Hybrid).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("calibration.csv"), csv(&calibration)).map_err(|e| e.to_string())?;
     let mut runs = Vec::new();
-    for (tag, model) in [("encoder", &encoder), ("nnls", &nmf)] {
+    let cases = [
+        ("encoder", "encoder f32 (M4F)", &encoder, Core::M4),
+        ("int8", "encoder int8 (M4F)", &int8, Core::M4),
+        ("hybrid", "encoder hybrid (M4F)", &hybrid, Core::M4),
+        ("int8-m0", "encoder int8 (M0)", &int8, Core::M0),
+        ("nnls", "NNLS m=10 r=4 (M4F)", &nmf, Core::M4),
+    ];
+    for (tag, name, model, core) in cases {
         let path = dir.join(format!("{tag}.vnmf"));
         let bytes = model.to_bytes().map_err(|e| format!("{tag}: {e}"))?;
         std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-        runs.push((tag, build_and_run(tag, &path, &frames)?));
+        runs.push((tag, name, build_and_run(core, tag, &path, &frames)?));
     }
-    println!("\n== firmware on the emulated Cortex-M4F (QEMU mps2-an386, -icount shift=0) ==");
-    println!("path                      | instructions/frame | encoder instr/MAC | flash KiB | static RAM B");
-    for (tag, run) in &runs {
-        let (name, per_mac) = if *tag == "encoder" {
-            (
-                "encoder 10-400-400-2x4",
-                format!("{:.3}", run.instructions_per_frame / run.macs_per_frame),
-            )
+    println!("\n== firmware under QEMU, -icount shift=0: Cortex-M4F = mps2-an386, Cortex-M0 = micro:bit ==");
+    println!("model 10-400-400-2x4     | instructions/frame | instr/MAC | flash KiB | static RAM B");
+    for (tag, name, run) in &runs {
+        let per_mac = if *tag == "nnls" {
+            "-".to_string()
         } else {
-            ("NNLS m=10 r=4 (NMF model)", "-".to_string())
+            format!("{:.3}", run.instructions_per_frame / run.macs_per_frame)
         };
         println!(
-            "{name:25} | {:18.0} | {per_mac:>17} | {:9.1} | {:12}",
+            "{name:24} | {:18.0} | {per_mac:>9} | {:9.1} | {:12}",
             run.instructions_per_frame,
             run.flash as f64 / 1024.0,
             run.ram
         );
     }
-    println!("(instructions per frame include scaling, the heads and the tracker's VAF bookkeeping; RAM excludes the stack)");
-    if let [(_, enc), (_, nnls)] = &runs[..] {
+    println!("(instructions per frame: the whole SynergyTracker::push — scaling, encoder, heads, W·z and the VAF window; RAM excludes the stack)");
+    let find = |t: &str| runs.iter().find(|(tag, _, _)| *tag == t).map(|(_, _, r)| r);
+    if let (Some(f), Some(q), Some(h)) = (find("encoder"), find("int8"), find("hybrid")) {
         println!(
-            "encoder / NNLS instructions per frame: {:.1}×",
-            enc.instructions_per_frame / nnls.instructions_per_frame
+            "int8 / f32 instructions per frame on the M4F: {:.3} (hybrid {:.3}); flash int8 / f32: {:.3}",
+            q.instructions_per_frame / f.instructions_per_frame,
+            h.instructions_per_frame / f.instructions_per_frame,
+            q.flash as f64 / f.flash as f64
         );
-        if let Some(kernel) = &enc.kernel {
-            println!("{kernel}");
+    }
+    for (_, name, run) in &runs {
+        if let Some(kernel) = &run.kernel {
+            println!("{name}: {kernel}");
         }
     }
     Ok(())

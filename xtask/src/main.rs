@@ -3,9 +3,13 @@
 //! - `setup`: installs what the tests need (Cortex-M targets, `qemu-system-arm`).
 //! - `test`:  setup, then every test: host workspace tests and the no_std target builds.
 //! - `demo`:  the main job end to end.
-//! - `bench [core|trainer|speech|firmware]`: the benchmarks (figures in the README); all by default.
+//! - `bench [core|trainer|speech|speech-table|firmware|quantize]`: the benchmarks (figures in
+//!   the README); all by default.
+//! - `fuzz [SECONDS]`: the blob decoders under cargo-fuzz (nightly; installs what it needs).
 
 mod firmware_bench;
+mod fuzz;
+mod quantize_bench;
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -20,8 +24,9 @@ fn main() {
         Some("test") => setup().and_then(|()| test()),
         Some("demo") => demo(),
         Some("bench") => bench(args.get(1).map(String::as_str)),
+        Some("fuzz") => fuzz::fuzz(args.get(1).map(String::as_str)),
         _ => Err(
-            "usage: cargo xtask <setup|test|demo|bench [core|trainer|speech|speech-table|firmware]>"
+            "usage: cargo xtask <setup|test|demo|bench [core|trainer|speech|speech-table|firmware|quantize]|fuzz [SECONDS]>"
                 .to_string(),
         ),
     };
@@ -404,7 +409,14 @@ fn demo_gait_matrix() -> PathBuf {
 }
 
 fn bench(only: Option<&str>) -> Result<(), String> {
-    const GROUPS: [&str; 5] = ["core", "trainer", "speech", "speech-table", "firmware"];
+    const GROUPS: [&str; 6] = [
+        "core",
+        "trainer",
+        "speech",
+        "speech-table",
+        "firmware",
+        "quantize",
+    ];
     if let Some(other) = only.filter(|g| !GROUPS.contains(g)) {
         return Err(format!(
             "unknown benchmark group '{other}' ({})",
@@ -428,6 +440,9 @@ fn bench(only: Option<&str>) -> Result<(), String> {
     if all || only == Some("firmware") {
         setup()?;
         firmware_bench::bench()?;
+    }
+    if all || only == Some("quantize") {
+        quantize_bench::bench()?;
     }
     Ok(())
 }

@@ -1,7 +1,10 @@
 //! The encoder's dense kernel against a naive dot-product loop, on the embedded model's
 //! second layer (`H1 × H2` weights in flash), both measured in this run with the SysTick
 //! instruction counter. Prints
-//! `kernel layer=<H1>x<H2> naive_instructions_per_mac=<a> panel_instructions_per_mac=<b> speedup=<a/b>`.
+//! `kernel layer=<H1>x<H2> naive_instructions_per_mac=<a> panel_instructions_per_mac=<b> speedup=<a/b>`
+//! for an f32 model, and for a quantised one
+//! `kernel int8 layer=<H1>x<H2> naive_instructions_per_mac=<a> pair_instructions_per_mac=<b> speedup=<a/b>`
+//! (the pair kernel is the `SMLAD` one on a Cortex-M4, the portable one on a Cortex-M0).
 #![no_std]
 #![no_main]
 
@@ -9,6 +12,7 @@ use core::fmt::Write as _;
 
 use cortex_m_rt::entry;
 use cortex_m_semihosting::hio;
+#[cfg(not(vaenmf_quantized))]
 use vaenmf_core::DenseLayer;
 use vaenmf_firmware_example::{finish, InstructionCounter};
 
@@ -18,8 +22,84 @@ mod model {
 }
 use model::*;
 
+/// The textbook int8 loop: one dot product per output over a contiguous row of `H1` weights.
+#[cfg(vaenmf_quantized)]
+#[inline(never)]
+fn naive_int8(weights: &[i8], bias: &[i32], x: &[i16], out: &mut [i32]) {
+    for ((o, row), &b) in out.iter_mut().zip(weights.chunks_exact(x.len().max(1))).zip(bias) {
+        let mut acc = b;
+        for (&w, &xi) in row.iter().zip(x) {
+            acc = acc.wrapping_add(i32::from(w) * i32::from(xi));
+        }
+        *o = acc;
+    }
+}
+
+#[cfg(vaenmf_quantized)]
+#[inline(never)]
+fn pair(
+    layer: &vaenmf_core::QuantLayer<'_, H1, H2>,
+    x: &vaenmf_core::Align4<[i16; H1]>,
+    out: &mut [i32; H2],
+) {
+    layer.accumulate(x, out);
+}
+
+/// The int8 kernels on the quantised model's second layer.
+#[cfg(vaenmf_quantized)]
+fn bench(out: &mut impl core::fmt::Write, counter: &InstructionCounter) {
+    let layer = vaenmf_core::QuantLayer {
+        weights: &Q2_W.0,
+        bias: &Q2_B,
+    };
+    let x = vaenmf_core::Align4(core::array::from_fn(|i| ((i % 7) * 1000) as i16));
+    let mut y = [0i32; H2];
+    let macs = (H1 * H2) as u64;
+    let repeats = 4;
+    let (naive_instructions, ()) = counter.measure(|| {
+        for _ in 0..repeats {
+            naive_int8(Q2_W.0.as_flattened(), &Q2_B, &x.0, &mut y);
+        }
+    });
+    let checksum_naive: i64 = y.iter().map(|&v| i64::from(v)).sum();
+    let (pair_instructions, ()) = counter.measure(|| {
+        for _ in 0..repeats {
+            pair(&layer, &x, &mut y);
+        }
+    });
+    let checksum_pair: i64 = y.iter().map(|&v| i64::from(v)).sum();
+    let per_mac = |i: u64| i as f32 / (repeats * macs) as f32;
+    let (a, b) = (per_mac(naive_instructions), per_mac(pair_instructions));
+    let _ = writeln!(
+        out,
+        "kernel int8 layer={H1}x{H2} naive_instructions_per_mac={a:.3} pair_instructions_per_mac={b:.3} speedup={:.2} (checksums {checksum_naive} {checksum_pair})",
+        a / b
+    );
+    // Where a frame's instructions go: the second layer with its requantisation, the whole
+    // encoder (scaled frame in, α and β out).
+    if let Some(encoder) = quantized() {
+        let mut h2 = vaenmf_core::Align4([0i16; H2]);
+        let (layer2, ()) = counter.measure(|| encoder.layer2.forward(&x, &mut h2));
+        let frame = [0.5f32; M];
+        let (whole, posterior) = counter.measure(|| encoder.encode_scaled(&frame, FLOOR));
+        let _ = writeln!(
+            out,
+            "breakdown int8 layer2_forward={layer2} encode_scaled={whole} macs={} (alpha0 {:e})",
+            vaenmf_core::Dims {
+                channels: M as u32,
+                hidden1: H1 as u32,
+                hidden2: H2 as u32,
+                rank: R as u32
+            }
+            .encoder_macs(),
+            posterior.alpha[0]
+        );
+    }
+}
+
 /// The textbook loop: one dot product per output over a contiguous row of `H1` weights (the
 /// layer's storage read as `H2` rows; only the cost matters here).
+#[cfg(not(vaenmf_quantized))]
 #[inline(never)]
 fn naive(weights: &[f32], bias: &[f32], x: &[f32], out: &mut [f32]) {
     for ((o, row), &b) in out.iter_mut().zip(weights.chunks_exact(x.len().max(1))).zip(bias) {
@@ -31,20 +111,15 @@ fn naive(weights: &[f32], bias: &[f32], x: &[f32], out: &mut [f32]) {
     }
 }
 
+#[cfg(not(vaenmf_quantized))]
 #[inline(never)]
 fn panel(layer: &DenseLayer<'_, H1, H2>, x: &[f32; H1], out: &mut [f32; H2]) {
     layer.forward(x, out);
 }
 
-#[entry]
-fn main() -> ! {
-    let mut out = hio::hstdout().unwrap_or_else(|_| panic!("no semihosting console"));
-    let peripherals = cortex_m::Peripherals::take().unwrap_or_else(|| panic!("peripherals taken"));
-    let counter = InstructionCounter::start(peripherals.SYST);
-    if !HAS_ENCODER {
-        let _ = writeln!(out, "kernel: the embedded model has no encoder");
-        finish(false)
-    }
+/// The f32 kernels on the model's second layer.
+#[cfg(not(vaenmf_quantized))]
+fn bench(out: &mut impl core::fmt::Write, counter: &InstructionCounter) {
     let layer = DenseLayer {
         weights: &L2_W,
         bias: &L2_B,
@@ -72,5 +147,17 @@ fn main() -> ! {
         "kernel layer={H1}x{H2} naive_instructions_per_mac={a:.3} panel_instructions_per_mac={b:.3} speedup={:.2} (checksums {checksum_naive:e} {checksum_panel:e})",
         a / b
     );
+}
+
+#[entry]
+fn main() -> ! {
+    let mut out = hio::hstdout().unwrap_or_else(|_| panic!("no semihosting console"));
+    let peripherals = cortex_m::Peripherals::take().unwrap_or_else(|| panic!("peripherals taken"));
+    let counter = InstructionCounter::start(peripherals.SYST);
+    if !HAS_ENCODER {
+        let _ = writeln!(out, "kernel: the embedded model has no encoder");
+        finish(false)
+    }
+    bench(&mut out, &counter);
     finish(true)
 }

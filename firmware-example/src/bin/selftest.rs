@@ -10,7 +10,7 @@ use core::fmt::Write as _;
 use cortex_m_rt::entry;
 use cortex_m_semihosting::hio;
 use vaenmf_core::gamma::{digamma, kl_gamma, kl_gamma_gradient, lgamma, trigamma, Prng};
-use vaenmf_core::{reconstruct, DenseLayer, ModelError, ModelStorage, NnlsSolver, SynergyTracker};
+use vaenmf_core::{reconstruct, NnlsSolver};
 use vaenmf_firmware_example::finish;
 
 #[allow(clippy::all, dead_code)]
@@ -19,6 +19,9 @@ mod model {
 }
 use model::*;
 
+/// The raw blob, for the decoding checks of f32 models (a quantised model's weights are
+/// already in flash as `static`s; a second copy would not fit a 256 KiB part).
+#[cfg(not(vaenmf_quantized))]
 static BLOB: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/model.vnmf"));
 
 struct Checks<W: core::fmt::Write> {
@@ -44,6 +47,203 @@ fn rel(a: f64, b: f64) -> f64 {
     } else {
         ((a - b) / b).abs()
     }
+}
+
+/// Checks of the embedded f32 (or NMF) model: blob decoding on the device, the panel order.
+#[cfg(not(vaenmf_quantized))]
+fn float_model_checks<W: core::fmt::Write>(c: &mut Checks<W>) {
+    use vaenmf_core::{DenseLayer, ModelError, ModelStorage, SynergyTracker};
+    // Model blob: decode the embedded blob, reject a truncation and a flipped bit.
+    let mut storage = ModelStorage::<M, H1, H2, R>::new();
+    let decoded = storage.decode(BLOB).is_ok();
+    c.check("blob decodes", decoded);
+    let mut storage2 = ModelStorage::<M, H1, H2, R>::new();
+    c.check(
+        "truncated blob rejected",
+        matches!(
+            storage2.decode(&BLOB[..BLOB.len() - 1]),
+            Err(ModelError::Truncated { .. })
+        ),
+    );
+    // Flip one bit in the middle of a copy (blobs up to 16 KiB: the default model).
+    let mut copy = [0u8; 16 * 1024];
+    if let Some(buf) = copy.get_mut(..BLOB.len()) {
+        buf.copy_from_slice(BLOB);
+        buf[BLOB.len() / 2] ^= 0x04;
+        c.check(
+            "flipped bit rejected by the checksum",
+            matches!(storage2.decode(buf), Err(ModelError::Checksum { .. })),
+        );
+    }
+
+    // The first encoder layer (build.rs emitted it in panel order) against a plain loop over
+    // the weights by input and output, bit for bit; and the same storage as run-time decoding.
+    let layer = DenseLayer {
+        weights: &L1_W,
+        bias: &L1_B,
+    };
+    let x: [f32; M] = core::array::from_fn(|i| 0.1 * i as f32);
+    let mut y = [0.0f32; H1];
+    layer.forward(&x, &mut y);
+    let mut same = true;
+    for (o, &yo) in y.iter().enumerate() {
+        let mut acc = L1_B[o];
+        for (i, &xi) in x.iter().enumerate() {
+            acc += layer.weight(i, o).unwrap_or(f32::NAN) * xi;
+        }
+        same &= acc.to_bits() == yo.to_bits();
+    }
+    c.check("dense layer = plain loop, bit for bit", same);
+    if let Ok(model) = storage.decode(BLOB) {
+        let decoded = model.encoder().map(|e| e.layer1.weights == &L1_W);
+        c.check("build.rs panel order = decoder's", decoded.unwrap_or(H1 == 0));
+    }
+
+    if let Ok(model) = storage.decode(BLOB) {
+        let mut tracker = SynergyTracker::<M, H1, H2, R, 8>::new(model);
+        let mut frame = [0.3f32; M];
+        frame[1] = f32::NAN;
+        c.check(
+            "NaN frame rejected",
+            tracker.push(&frame).is_err() && tracker.frames() == 0,
+        );
+    }
+}
+
+/// Checks of the embedded quantised model: the tracker built on the `static`s rejects a NaN
+/// frame and tracks a finite one.
+#[cfg(vaenmf_quantized)]
+fn quantized_model_checks<W: core::fmt::Write>(c: &mut Checks<W>) {
+    use vaenmf_core::{Model, ModelParts, SynergyTracker};
+    let parts = ModelParts {
+        input_offset: &INPUT_OFFSET,
+        input_scale: &INPUT_SCALE,
+        alpha0: ALPHA0,
+        floor: FLOOR,
+        encoder: encoder(),
+        quantized: quantized(),
+        dictionary: &DICTIONARY,
+    };
+    let Ok(model) = Model::new_checked(parts) else {
+        c.check("quantised model validates", false);
+        return;
+    };
+    let mut tracker = SynergyTracker::<M, H1, H2, R, 8>::new(model);
+    let mut frame = [0.3f32; M];
+    frame[1] = f32::NAN;
+    c.check(
+        "NaN frame rejected",
+        tracker.push(&frame).is_err() && tracker.frames() == 0,
+    );
+    let tracked = tracker.push(&[0.3f32; M]);
+    c.check(
+        "finite frame tracked",
+        tracked.is_ok_and(|t| t.activations.iter().all(|z| z.is_finite() && *z > 0.0)),
+    );
+}
+
+/// Random int8 layers: the pair-ordered kernels (the `SMLAD` ones on a Cortex-M4) against the
+/// portable kernel and a plain input-major loop, bit for bit, accumulators and requantised
+/// ReLU outputs, for shapes with and without tails and groups, odd outputs, an odd input count
+/// and a misaligned copy (both of which the `SMLAD` kernel must decline).
+fn integer_kernel_checks<W: core::fmt::Write>(c: &mut Checks<W>) {
+    use vaenmf_core::quant::kernel::{dense_portable, to_pair_order};
+    use vaenmf_core::{Align4, QuantLayer};
+    const MAX_IN: usize = 64;
+    const MAX_OUT: usize = 5;
+    let mut rng = Prng::new(77);
+    let mut all_equal = true;
+    #[allow(unused_mut)] // Written only where there is a DSP kernel.
+    let mut dsp_ran = true;
+    for &(inputs, outputs) in &[
+        (40usize, 4usize),
+        (18, 5),
+        (64, 2),
+        (8, 3),
+        (10, 4),
+        (6, 2),
+        (9, 2),
+    ] {
+        let mut plain = [0i8; MAX_IN * MAX_OUT];
+        let mut packed = Align4([0i8; MAX_IN * MAX_OUT + 4]);
+        let mut x = Align4([0i16; MAX_IN]);
+        let mut bias = [0i32; MAX_OUT];
+        let mut multiplier = [0i32; MAX_OUT];
+        for w in plain.iter_mut().take(inputs * outputs) {
+            *w = (rng.uniform() * 254.0 - 127.0) as i8;
+        }
+        for v in x.0.iter_mut().take(inputs) {
+            *v = (rng.uniform() * 65534.0 - 32767.0) as i16;
+        }
+        for (b, m) in bias.iter_mut().zip(&mut multiplier).take(outputs) {
+            *b = (rng.uniform() * 2e6 - 1e6) as i32;
+            *m = (rng.uniform() * 2e6) as i32 + 1;
+        }
+        let n = inputs * outputs;
+        to_pair_order(inputs, outputs, &plain[..n], &mut packed.0[..n]);
+        let mut portable = [0i32; MAX_OUT];
+        dense_portable(
+            &packed.0[..n],
+            &bias[..outputs],
+            &x.0[..inputs],
+            &mut portable[..outputs],
+        );
+        for o in 0..outputs {
+            let mut acc = bias[o];
+            for i in 0..inputs {
+                acc = acc.wrapping_add(i32::from(plain[i * outputs + o]) * i32::from(x.0[i]));
+            }
+            all_equal &= acc == portable[o];
+        }
+        #[cfg(not(vaenmf_microbit))]
+        {
+            use vaenmf_core::quant::kernel::requantize_relu;
+            use vaenmf_core::quant::{dsp_dense, dsp_dense_relu};
+            let (w, b, xs) = (&packed.0[..n], &bias[..outputs], &x.0[..inputs]);
+            let mut dsp = [0i32; MAX_OUT];
+            let mut relu = [0i16; MAX_OUT];
+            let ran = dsp_dense(w, b, xs, &mut dsp[..outputs])
+                && dsp_dense_relu(w, b, &multiplier[..outputs], xs, &mut relu[..outputs]);
+            if inputs % 2 == 1 {
+                dsp_ran &= !ran;
+            } else {
+                dsp_ran &= ran;
+                all_equal &= dsp[..outputs] == portable[..outputs];
+                for o in 0..outputs {
+                    all_equal &= relu[o] == requantize_relu(portable[o], multiplier[o]);
+                }
+                // One byte off: the DSP kernel declines.
+                let mut shifted = Align4([0i8; MAX_IN * MAX_OUT + 4]);
+                shifted.0[1..n + 1].copy_from_slice(w);
+                let mut out = [0i32; MAX_OUT];
+                dsp_ran &= !dsp_dense(&shifted.0[1..n + 1], b, xs, &mut out[..outputs]);
+            }
+        }
+        // The typed layer (what the encoder calls) on the 40 × 4 shape.
+        if (inputs, outputs) == (40, 4) {
+            let mut weights = Align4([[0i8; 4]; 40]);
+            weights.0.as_flattened_mut().copy_from_slice(&packed.0[..n]);
+            let b: [i32; 4] = core::array::from_fn(|o| bias[o]);
+            let xs: Align4<[i16; 40]> = Align4(core::array::from_fn(|i| x.0[i]));
+            let layer = QuantLayer {
+                weights: &weights.0,
+                bias: &b,
+            };
+            let mut acc = [0i32; 4];
+            layer.accumulate(&xs, &mut acc);
+            all_equal &= acc[..] == portable[..4];
+        }
+    }
+    c.check(
+        "int8 kernels = plain loop, bit for bit (random layers)",
+        all_equal,
+    );
+    #[cfg(not(vaenmf_microbit))]
+    c.check(
+        "SMLAD kernels ran on aligned even layers, declined odd and misaligned ones",
+        dsp_ran,
+    );
+    let _ = dsp_ran;
 }
 
 #[entry]
@@ -99,52 +299,6 @@ fn main() -> ! {
         (sum / n as f64 - alpha / beta).abs() < 4.0 * se,
     );
 
-    // Model blob: decode the embedded blob, reject a truncation and a flipped bit.
-    let mut storage = ModelStorage::<M, H1, H2, R>::new();
-    let decoded = storage.decode(BLOB).is_ok();
-    c.check("blob decodes", decoded);
-    let mut storage2 = ModelStorage::<M, H1, H2, R>::new();
-    c.check(
-        "truncated blob rejected",
-        matches!(
-            storage2.decode(&BLOB[..BLOB.len() - 1]),
-            Err(ModelError::Truncated { .. })
-        ),
-    );
-    // Flip one bit in the middle of a copy (blobs up to 16 KiB: the default model).
-    let mut copy = [0u8; 16 * 1024];
-    if let Some(buf) = copy.get_mut(..BLOB.len()) {
-        buf.copy_from_slice(BLOB);
-        buf[BLOB.len() / 2] ^= 0x04;
-        c.check(
-            "flipped bit rejected by the checksum",
-            matches!(storage2.decode(buf), Err(ModelError::Checksum { .. })),
-        );
-    }
-
-    // The first encoder layer (build.rs emitted it in panel order) against a plain loop over
-    // the weights by input and output, bit for bit; and the same storage as run-time decoding.
-    let layer = DenseLayer {
-        weights: &L1_W,
-        bias: &L1_B,
-    };
-    let x: [f32; M] = core::array::from_fn(|i| 0.1 * i as f32);
-    let mut y = [0.0f32; H1];
-    layer.forward(&x, &mut y);
-    let mut same = true;
-    for (o, &yo) in y.iter().enumerate() {
-        let mut acc = L1_B[o];
-        for (i, &xi) in x.iter().enumerate() {
-            acc += layer.weight(i, o).unwrap_or(f32::NAN) * xi;
-        }
-        same &= acc.to_bits() == yo.to_bits();
-    }
-    c.check("dense layer = plain loop, bit for bit", same);
-    if let Ok(model) = storage.decode(BLOB) {
-        let decoded = model.encoder().map(|e| e.layer1.weights == &L1_W);
-        c.check("build.rs panel order = decoder's", decoded.unwrap_or(H1 == 0));
-    }
-
     // NNLS recovers an exact nonnegative combination; tracker VAF of a perfect fit is 1.
     let z_true: [f32; R] = core::array::from_fn(|k| 0.2 + 0.3 * k as f32);
     let target = reconstruct(&DICTIONARY, &z_true);
@@ -160,15 +314,11 @@ fn main() -> ! {
         Err(_) => false,
     };
     c.check("NNLS recovers exact activations", recovered);
-    if let Ok(model) = storage.decode(BLOB) {
-        let mut tracker = SynergyTracker::<M, H1, H2, R, 8>::new(model);
-        let mut frame = [0.3f32; M];
-        frame[1] = f32::NAN;
-        c.check(
-            "NaN frame rejected",
-            tracker.push(&frame).is_err() && tracker.frames() == 0,
-        );
-    }
+    #[cfg(not(vaenmf_quantized))]
+    float_model_checks(&mut c);
+    #[cfg(vaenmf_quantized)]
+    quantized_model_checks(&mut c);
+    integer_kernel_checks(&mut c);
 
     let (passed, failed) = (c.passed, c.failed);
     let _ = writeln!(c.out, "selftest: {passed} passed, {failed} failed");

@@ -55,7 +55,7 @@ impl Progress for Bar {
     }
 }
 
-fn prepare(data: &DataArgs, test: &TestSpec, scaling: &Scaling) -> Result<Prepared> {
+pub(crate) fn prepare(data: &DataArgs, test: &TestSpec, scaling: &Scaling) -> Result<Prepared> {
     let prepared = data.spec()?.prepare(test, scaling)?;
     for w in &prepared.warnings {
         warn(w);

@@ -5,6 +5,7 @@
 
 pub mod args;
 pub mod commands;
+pub mod quantize;
 pub mod speech;
 pub mod speech_args;
 
@@ -44,6 +45,8 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Quantise a VAE-NMF model's encoder to int8 (post-training, calibrated on frames).
+    Quantize(Box<quantize::QuantizeArgs>),
     /// Print what a model blob holds.
     Inspect {
         /// The model blob.
@@ -67,6 +70,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(args) => commands::eval(&args),
         Command::Rank(args) => commands::rank(&args),
         Command::Frames { data, out } => commands::frames(&data, &out),
+        Command::Quantize(args) => quantize::run(&args),
         Command::Inspect { model } => commands::inspect(&model),
         Command::Speech(command) => speech::run(&command),
     }

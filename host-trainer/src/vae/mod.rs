@@ -83,6 +83,7 @@ pub fn to_blob(model: &VaeNmf, arch: &VaeNmfConfig, alpha0: f64, input_scale: &[
             beta_head_weights: bw,
             beta_head_bias: bb,
         }),
+        quantized: None,
         dictionary: dictionary(model).0,
         channel_names: Vec::new(),
         front_end: None,

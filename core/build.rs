@@ -1,0 +1,12 @@
+//! Sets `cfg(vaenmf_dsp)` on targets whose every core has the Armv7E-M DSP extension
+//! (`thumbv7em-*`: Cortex-M4 and M7), where the quantised encoder uses its `SMLAD` kernel.
+//! Stable Rust does not expose `target_feature = "dsp"` to `cfg`, hence the target name.
+
+fn main() {
+    println!("cargo::rustc-check-cfg=cfg(vaenmf_dsp)");
+    println!("cargo::rerun-if-env-changed=TARGET");
+    let target = std::env::var("TARGET").unwrap_or_default();
+    if target.starts_with("thumbv7em-") {
+        println!("cargo::rustc-cfg=vaenmf_dsp");
+    }
+}

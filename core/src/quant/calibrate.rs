@@ -1,0 +1,262 @@
+//! Post-training quantisation of an f32 encoder (feature `alloc`): calibrate the activation
+//! ranges on frames, then quantise weights per output channel and derive the integer
+//! requantisation. The trainer's `vaenmf quantize` calls this with training frames.
+
+use alloc::vec::Vec;
+
+use super::owned::{FirstLayerArrays, HeadArrays, HeadsArrays, HiddenArrays, QuantizedEncoderArrays};
+use super::{ACTIVATION_MAX, WEIGHT_MAX};
+use crate::blob::{EncoderArrays, ModelBlob};
+use crate::error::{InputError, ModelError};
+
+/// Which layers become int8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variant {
+    /// Every layer int8.
+    FullInt8,
+    /// First layer and heads keep f32 weights; the second layer is int8.
+    Hybrid,
+}
+
+/// Largest absolute value seen per tensor over the calibration frames.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ActivationRanges {
+    /// Scaled input frame.
+    pub input: f32,
+    /// First hidden layer after ReLU.
+    pub hidden1: f32,
+    /// Second hidden layer after ReLU.
+    pub hidden2: f32,
+    /// Frames seen.
+    pub frames: usize,
+}
+
+/// Why quantisation could not run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuantizeError {
+    /// The model has no f32 encoder to quantise.
+    NoEncoder,
+    /// No calibration frames were given.
+    NoFrames,
+    /// A calibration frame was rejected.
+    Input(InputError),
+    /// The model, or the quantised model, failed validation (e.g. a layer too wide for int32
+    /// accumulators).
+    Model(ModelError),
+}
+
+impl core::fmt::Display for QuantizeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            QuantizeError::NoEncoder => f.write_str("the model has no f32 encoder to quantise"),
+            QuantizeError::NoFrames => f.write_str("no calibration frames"),
+            QuantizeError::Input(e) => write!(f, "calibration frame: {e}"),
+            QuantizeError::Model(e) => write!(f, "model: {e}"),
+        }
+    }
+}
+
+impl core::error::Error for QuantizeError {}
+
+/// f32 dense layer, input-major, with ReLU.
+fn dense_relu(weights: &[f32], bias: &[f32], x: &[f32]) -> Vec<f32> {
+    let mut out = bias.to_vec();
+    let outputs = bias.len().max(1);
+    for (&xi, row) in x.iter().zip(weights.chunks_exact(outputs)) {
+        for (o, &w) in out.iter_mut().zip(row) {
+            *o += w * xi;
+        }
+    }
+    for v in &mut out {
+        *v = v.max(0.0);
+    }
+    out
+}
+
+fn max_abs(v: &[f32]) -> f32 {
+    v.iter().fold(0.0f32, |m, x| m.max(x.abs()))
+}
+
+/// Runs the f32 encoder of `blob` on raw `frames` (`channels` values each, row after row)
+/// and records each tensor's largest magnitude.
+pub fn calibrate(blob: &ModelBlob, frames: &[f32]) -> Result<ActivationRanges, QuantizeError> {
+    blob.validate().map_err(QuantizeError::Model)?;
+    let enc = blob.encoder.as_ref().ok_or(QuantizeError::NoEncoder)?;
+    let m = blob.dims.channels as usize;
+    if frames.is_empty() || m == 0 {
+        return Err(QuantizeError::NoFrames);
+    }
+    let mut ranges = ActivationRanges {
+        input: 0.0,
+        hidden1: 0.0,
+        hidden2: 0.0,
+        frames: 0,
+    };
+    let mut x = alloc::vec![0.0f32; m];
+    for raw in frames.chunks(m) {
+        blob.scale_input(raw, &mut x).map_err(QuantizeError::Input)?;
+        if let Some(channel) = x.iter().position(|v| !v.is_finite()) {
+            return Err(QuantizeError::Input(InputError::NonFinite {
+                channel: channel as u32,
+            }));
+        }
+        let h1 = dense_relu(&enc.layer1_weights, &enc.layer1_bias, &x);
+        let h2 = dense_relu(&enc.layer2_weights, &enc.layer2_bias, &h1);
+        ranges.input = ranges.input.max(max_abs(&x));
+        ranges.hidden1 = ranges.hidden1.max(max_abs(&h1));
+        ranges.hidden2 = ranges.hidden2.max(max_abs(&h2));
+        ranges.frames += 1;
+    }
+    Ok(ranges)
+}
+
+/// Step for a tensor whose largest magnitude is `range` (a silent tensor gets step 1).
+fn step(range: f32) -> f64 {
+    if range > 0.0 {
+        f64::from(range) / f64::from(ACTIVATION_MAX)
+    } else {
+        1.0
+    }
+}
+
+/// Per-output weight scales `max |w| / 127` of input-major `weights` (1 for an all-zero
+/// output).
+fn weight_scales(weights: &[f32], outputs: usize) -> Vec<f64> {
+    let mut max = alloc::vec![0.0f64; outputs];
+    for row in weights.chunks_exact(outputs.max(1)) {
+        for (m, &w) in max.iter_mut().zip(row) {
+            *m = m.max(f64::from(w).abs());
+        }
+    }
+    max.into_iter()
+        .map(|m| if m > 0.0 { m / f64::from(WEIGHT_MAX) } else { 1.0 })
+        .collect()
+}
+
+/// int8 weights and int32 biases of one layer for input step `input_step`. Biases are
+/// clamped so that the accumulator bound holds.
+fn integer_layer(weights: &[f32], bias: &[f32], scales: &[f64], input_step: f64) -> (Vec<i8>, Vec<i32>) {
+    let outputs = bias.len().max(1);
+    let inputs = weights.len() / outputs;
+    let q = weights
+        .iter()
+        .enumerate()
+        .map(|(k, &w)| {
+            let v = libm::round(f64::from(w) / scales[k % outputs]);
+            v.clamp(-f64::from(WEIGHT_MAX), f64::from(WEIGHT_MAX)) as i8
+        })
+        .collect();
+    let room = (i64::from(i32::MAX) - inputs as i64 * i64::from(WEIGHT_MAX) * i64::from(ACTIVATION_MAX))
+        .max(0) as f64;
+    let b = bias
+        .iter()
+        .zip(scales)
+        .map(|(&b, &s)| libm::round(f64::from(b) / (s * input_step)).clamp(-room, room) as i32)
+        .collect();
+    (q, b)
+}
+
+/// Integer multiplier with `multiplier / 2³² ≈ factor` (`factor < ½`).
+fn multiplier(factor: f64) -> i32 {
+    libm::round(factor * libm::ldexp(1.0, 32)).clamp(1.0, f64::from(i32::MAX)) as i32
+}
+
+/// An int8 hidden layer from `input_step` to (at least) `output_step`; returns the layer and
+/// the output step used, raised when a requantisation factor would exceed ½.
+fn hidden_layer(weights: &[f32], bias: &[f32], input_step: f64, output_step: f64) -> (HiddenArrays, f64) {
+    let scales = weight_scales(weights, bias.len());
+    let largest = scales.iter().fold(0.0f64, |m, &s| m.max(s * input_step));
+    let output_step = output_step.max(2.0 * largest);
+    let (weights, bias) = integer_layer(weights, bias, &scales, input_step);
+    let multiplier = scales
+        .iter()
+        .map(|&s| self::multiplier(s * input_step / output_step))
+        .collect();
+    let layer = HiddenArrays {
+        weights,
+        bias,
+        multiplier,
+    };
+    (layer, output_step)
+}
+
+fn head_layer(weights: &[f32], bias: &[f32], input_step: f64) -> HeadArrays {
+    let scales = weight_scales(weights, bias.len());
+    let (weights, bias) = integer_layer(weights, bias, &scales, input_step);
+    HeadArrays {
+        weights,
+        bias,
+        output_scale: scales.iter().map(|&s| (s * input_step) as f32).collect(),
+    }
+}
+
+fn quantized_encoder(
+    enc: &EncoderArrays,
+    ranges: &ActivationRanges,
+    variant: Variant,
+) -> QuantizedEncoderArrays {
+    let (layer1, hidden1_step) = match variant {
+        Variant::Hybrid => {
+            let output_step = step(ranges.hidden1);
+            let layer = FirstLayerArrays::Float {
+                weights: enc.layer1_weights.clone(),
+                bias: enc.layer1_bias.clone(),
+                output_step: output_step as f32,
+            };
+            (layer, f64::from(output_step as f32))
+        }
+        Variant::FullInt8 => {
+            let input_step = f64::from(step(ranges.input) as f32);
+            let (layer, output_step) = hidden_layer(
+                &enc.layer1_weights,
+                &enc.layer1_bias,
+                input_step,
+                step(ranges.hidden1),
+            );
+            let layer = FirstLayerArrays::Int8 {
+                input_step: input_step as f32,
+                layer,
+            };
+            (layer, output_step)
+        }
+    };
+    let (layer2, hidden2_step) = hidden_layer(
+        &enc.layer2_weights,
+        &enc.layer2_bias,
+        hidden1_step,
+        step(ranges.hidden2),
+    );
+    let heads = match variant {
+        Variant::Hybrid => HeadsArrays::Float {
+            input_step: hidden2_step as f32,
+            alpha_weights: enc.alpha_head_weights.clone(),
+            alpha_bias: enc.alpha_head_bias.clone(),
+            beta_weights: enc.beta_head_weights.clone(),
+            beta_bias: enc.beta_head_bias.clone(),
+        },
+        Variant::FullInt8 => HeadsArrays::Int8 {
+            alpha: head_layer(&enc.alpha_head_weights, &enc.alpha_head_bias, hidden2_step),
+            beta: head_layer(&enc.beta_head_weights, &enc.beta_head_bias, hidden2_step),
+        },
+    };
+    QuantizedEncoderArrays {
+        layer1,
+        layer2,
+        heads,
+    }
+}
+
+/// The model with its f32 encoder replaced by a quantised one (validated).
+pub fn quantize(
+    blob: &ModelBlob,
+    ranges: &ActivationRanges,
+    variant: Variant,
+) -> Result<ModelBlob, QuantizeError> {
+    blob.validate().map_err(QuantizeError::Model)?;
+    let enc = blob.encoder.as_ref().ok_or(QuantizeError::NoEncoder)?;
+    let mut out = blob.clone();
+    out.quantized = Some(quantized_encoder(enc, ranges, variant));
+    out.encoder = None;
+    out.validate().map_err(QuantizeError::Model)?;
+    Ok(out)
+}

@@ -1,0 +1,257 @@
+//! The int8 × int16 dense kernel for Armv7E-M (Cortex-M4/M7): `SMLAD`, two 16-bit
+//! multiply-accumulates per instruction. The only module of the crate allowed `unsafe`.
+//!
+//! Stable Rust has no DSP intrinsics (`core::arch::arm`'s are unstable, rust-lang/rust#117237),
+//! so the whole layer is one `global_asm!` function. Per group of 8 inputs and a pair of
+//! outputs it issues one `LDM` of 8 int16 inputs, one `LDM` of the pair's 16 weights, 8
+//! `SXTB16` and 8 `SMLAD`: 18 instructions for 16 multiply-accumulates, unrolled eight groups
+//! deep; tail inputs go two at a time. The weights are stored so that no other unpacking is
+//! needed ([`super::kernel::pair_position`]). Hidden layers requantise in the same pass
+//! (`SMMULR`, `USAT #15`); an unpaired last output is done in Rust.
+//!
+//! # Safety
+//!
+//! Both functions need `counts` from [`counts`] for the same slices, and `out` with room for
+//! `2 · pairs` values. Then they read, per pair, `2 · inputs` weight bytes —
+//! `pairs · 2 · inputs ≤ weights.len()` in all — with every `LDM`/`LDR` at a multiple of 4 from
+//! an aligned start (a pair block is `2 · inputs` bytes, `inputs` even); the `inputs` int16
+//! values of the aligned `x`; two biases (and multipliers) per pair from 4-byte-aligned i32
+//! slices of `outputs` values; and write only `out`'s `2 · pairs` values. They save and restore
+//! r4–r11 and lr, restore sp, and touch no other memory.
+//!
+//! Integer sums are exact and cannot overflow (the decoder's accumulator bound), so the result
+//! equals the portable kernel's bit for bit; the firmware's self-test runs both on random
+//! layers under QEMU, and the system tests compare the device's activations with the host's.
+#![allow(unsafe_code)]
+
+use core::arch::global_asm;
+
+use super::kernel::requantize_relu;
+use super::GROUP;
+
+/// What the assembly reads besides its three pointers (offsets fixed by the assembly).
+#[repr(C)]
+struct Counts {
+    /// Output pairs.
+    pairs: u32,
+    /// Full groups of 8 inputs, divided by 8 (the unrolled loop's trips).
+    octets: u32,
+    /// Full groups modulo 8.
+    singles: u32,
+    /// Tail inputs (`inputs mod 8`, even) divided by 2.
+    tail_pairs: u32,
+    /// One bias per output.
+    bias: *const i32,
+    /// Requantisation multipliers, one per output (read by the ReLU variant only).
+    multiplier: *const i32,
+}
+
+global_asm!(
+    ".syntax unified",
+    ".thumb",
+    ".macro vaenmf_s8_group",
+    // r1: inputs, r0: weights; r4-r7: 8 int16 inputs; r8-r9 output a's and r10-r11 output
+    // b's 8 weights; r2, r3: the two accumulators; r12: scratch.
+    "ldm r1!, {{r4-r7}}",
+    "ldm r0!, {{r8-r11}}",
+    "sxtb16 r12, r8",
+    "smlad r2, r12, r4, r2",
+    "sxtb16 r8, r8, ror #8",
+    "smlad r2, r8, r5, r2",
+    "sxtb16 r12, r9",
+    "smlad r2, r12, r6, r2",
+    "sxtb16 r9, r9, ror #8",
+    "smlad r2, r9, r7, r2",
+    "sxtb16 r12, r10",
+    "smlad r3, r12, r4, r3",
+    "sxtb16 r10, r10, ror #8",
+    "smlad r3, r10, r5, r3",
+    "sxtb16 r12, r11",
+    "smlad r3, r12, r6, r3",
+    "sxtb16 r11, r11, ror #8",
+    "smlad r3, r11, r7, r3",
+    ".endm",
+    // The prologue of both functions: r0 = weights, r1 = inputs, r2 = out, r3 = &Counts;
+    // `\shift` is log2 of the bytes one pair writes (2 for two i16, 3 for two i32).
+    // Frame: [sp] inputs, [sp+4] out, [sp+8] end of out, [sp+12] octets, [sp+16] singles,
+    // [sp+20] tail pairs, [sp+24] bias, [sp+28] multipliers.
+    ".macro vaenmf_s8_prologue shift",
+    "push {{r4-r11, lr}}",
+    "sub sp, sp, #32",
+    "ldm r3, {{r4-r9}}",
+    "add r4, r2, r4, lsl #\\shift",
+    "mov r12, sp",
+    "stm r12, {{r1, r2, r4-r9}}",
+    ".endm",
+    // One pair's sums, bias included, into r2 (first output) and r3 (second). The short loops'
+    // counts are tested in r4 (`CBZ` takes low registers and jumps ≤ 126 bytes; r4 is free
+    // between groups) and run in lr.
+    ".macro vaenmf_s8_pair_sums",
+    "ldr r1, [sp]",
+    "ldr r12, [sp, #24]",
+    "ldm r12!, {{r2, r3}}",
+    "str r12, [sp, #24]",
+    "ldr lr, [sp, #12]",
+    "cmp lr, #0",
+    "beq 3f",
+    "2:",
+    "vaenmf_s8_group",
+    "vaenmf_s8_group",
+    "vaenmf_s8_group",
+    "vaenmf_s8_group",
+    "vaenmf_s8_group",
+    "vaenmf_s8_group",
+    "vaenmf_s8_group",
+    "vaenmf_s8_group",
+    "subs lr, lr, #1",
+    "bne 2b",
+    "3:",
+    "ldr r4, [sp, #16]",
+    "cbz r4, 5f",
+    "mov lr, r4",
+    "4:",
+    "vaenmf_s8_group",
+    "subs lr, lr, #1",
+    "bne 4b",
+    "5:",
+    "ldr r4, [sp, #20]",
+    "cbz r4, 7f",
+    "mov lr, r4",
+    // Tail: two inputs per step, the word `a₀ b₀ a₁ b₁`.
+    "6:",
+    "ldr r4, [r1], #4",
+    "ldr r8, [r0], #4",
+    "sxtb16 r12, r8",
+    "smlad r2, r12, r4, r2",
+    "sxtb16 r8, r8, ror #8",
+    "smlad r3, r8, r4, r3",
+    "subs lr, lr, #1",
+    "bne 6b",
+    "7:",
+    ".endm",
+    // Hidden layers: requantise, round(acc · m / 2³²), then ReLU and saturation to 0..=32767.
+    ".section .text.vaenmf_s8_pairs_relu,\"ax\",%progbits",
+    ".global vaenmf_s8_pairs_relu",
+    ".type vaenmf_s8_pairs_relu,%function",
+    ".p2align 2",
+    ".thumb_func",
+    "vaenmf_s8_pairs_relu:",
+    "vaenmf_s8_prologue 2",
+    "1:",
+    "vaenmf_s8_pair_sums",
+    "ldr r12, [sp, #28]",
+    "ldm r12!, {{r4, r5}}",
+    "str r12, [sp, #28]",
+    "smmulr r2, r2, r4",
+    "smmulr r3, r3, r5",
+    "usat r2, #15, r2",
+    "usat r3, #15, r3",
+    "ldr r12, [sp, #4]",
+    "strh r2, [r12], #2",
+    "strh r3, [r12], #2",
+    "str r12, [sp, #4]",
+    "ldr lr, [sp, #8]",
+    "cmp r12, lr",
+    "bne 1b",
+    "add sp, sp, #32",
+    "pop {{r4-r11, pc}}",
+    ".size vaenmf_s8_pairs_relu, . - vaenmf_s8_pairs_relu",
+    // Heads: the i32 sums.
+    ".section .text.vaenmf_s8_pairs_sums,\"ax\",%progbits",
+    ".global vaenmf_s8_pairs_sums",
+    ".type vaenmf_s8_pairs_sums,%function",
+    ".p2align 2",
+    ".thumb_func",
+    "vaenmf_s8_pairs_sums:",
+    "vaenmf_s8_prologue 3",
+    "1:",
+    "vaenmf_s8_pair_sums",
+    "ldr r12, [sp, #4]",
+    "stm r12!, {{r2, r3}}",
+    "str r12, [sp, #4]",
+    "ldr lr, [sp, #8]",
+    "cmp r12, lr",
+    "bne 1b",
+    "add sp, sp, #32",
+    "pop {{r4-r11, pc}}",
+    ".size vaenmf_s8_pairs_sums, . - vaenmf_s8_pairs_sums",
+    ".text",
+);
+
+extern "C" {
+    /// For each of `counts.pairs` output pairs: bias plus the pair's sums over every input,
+    /// requantised with `counts.multiplier` and clamped, two i16 to `out`.
+    fn vaenmf_s8_pairs_relu(weights: *const i8, inputs: *const i16, out: *mut i16, counts: *const Counts);
+    /// The same without requantisation: two i32 sums per pair to `out`.
+    fn vaenmf_s8_pairs_sums(weights: *const i8, inputs: *const i16, out: *mut i32, counts: *const Counts);
+}
+
+/// The kernel's preconditions for these lengths and addresses, as its counts.
+fn counts(weights: &[i8], bias: &[i32], x: &[i16], outputs: usize, multiplier: *const i32) -> Option<Counts> {
+    let inputs = x.len();
+    let groups = inputs / GROUP;
+    let pairs = outputs / 2;
+    let aligned = weights.as_ptr() as usize % 4 == 0 && x.as_ptr() as usize % 4 == 0;
+    let ok = pairs > 0
+        && inputs > 0
+        && inputs % 2 == 0
+        && aligned
+        && Some(weights.len()) == inputs.checked_mul(outputs)
+        && bias.len() == outputs;
+    ok.then(|| Counts {
+        pairs: pairs as u32,
+        octets: (groups / 8) as u32,
+        singles: (groups % 8) as u32,
+        tail_pairs: ((inputs - groups * GROUP) / 2) as u32,
+        bias: bias.as_ptr(),
+        multiplier,
+    })
+}
+
+/// The unpaired last output's accumulator (odd `outputs`), in Rust.
+fn last_output(weights: &[i8], bias: &[i32], x: &[i16], outputs: usize) -> i32 {
+    let start = (outputs - 1) * x.len();
+    weights[start..]
+        .iter()
+        .zip(x)
+        .fold(bias[outputs - 1], |a, (&w, &v)| {
+            a.wrapping_add(i32::from(w) * i32::from(v))
+        })
+}
+
+/// `acc = bias + Wᵀ x` with the `SMLAD` kernel, pair-ordered `weights`; `false` (nothing
+/// written) when the kernel's preconditions do not hold — fewer than 2 outputs, an odd number
+/// of inputs, weights or inputs not 4-byte aligned, or lengths that do not match — and the
+/// caller should use the portable kernel.
+pub fn dense(weights: &[i8], bias: &[i32], x: &[i16], acc: &mut [i32]) -> bool {
+    let Some(counts) = counts(weights, bias, x, acc.len(), core::ptr::null()) else {
+        return false;
+    };
+    // SAFETY: `counts` comes from `counts` for these slices and `acc` holds `outputs ≥
+    // 2 · pairs` i32: the contract in the module's SAFETY section.
+    unsafe { vaenmf_s8_pairs_sums(weights.as_ptr(), x.as_ptr(), acc.as_mut_ptr(), &counts) };
+    if acc.len() % 2 == 1 {
+        let n = acc.len();
+        acc[n - 1] = last_output(weights, bias, x, n);
+    }
+    true
+}
+
+/// `out = relu(requantize(bias + Wᵀ x))` with the `SMLAD` kernel (requantisation fused:
+/// `SMMULR` + `USAT`); `false` as for [`dense`], or when `multiplier` has the wrong length.
+pub fn dense_relu(weights: &[i8], bias: &[i32], multiplier: &[i32], x: &[i16], out: &mut [i16]) -> bool {
+    if multiplier.len() != out.len() {
+        return false;
+    }
+    let Some(counts) = counts(weights, bias, x, out.len(), multiplier.as_ptr()) else {
+        return false;
+    };
+    // SAFETY: as in `dense`; `out` holds `outputs ≥ 2 · pairs` i16 and `multiplier` as many
+    // i32 (checked above).
+    unsafe { vaenmf_s8_pairs_relu(weights.as_ptr(), x.as_ptr(), out.as_mut_ptr(), &counts) };
+    if out.len() % 2 == 1 {
+        let n = out.len();
+        out[n - 1] = requantize_relu(last_output(weights, bias, x, n), multiplier[n - 1]);
+    }
+    true
+}
