@@ -60,13 +60,8 @@ impl core::error::Error for QuantizeError {}
 
 /// f32 dense layer, input-major, with ReLU.
 fn dense_relu(weights: &[f32], bias: &[f32], x: &[f32]) -> Vec<f32> {
-    let mut out = bias.to_vec();
-    let outputs = bias.len().max(1);
-    for (&xi, row) in x.iter().zip(weights.chunks_exact(outputs)) {
-        for (o, &w) in out.iter_mut().zip(row) {
-            *o += w * xi;
-        }
-    }
+    let mut out = alloc::vec![0.0; bias.len()];
+    crate::dynamic::dense(x, weights, bias, &mut out);
     for v in &mut out {
         *v = v.max(0.0);
     }

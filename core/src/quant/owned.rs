@@ -146,16 +146,10 @@ fn head_forward(h: &HeadArrays, x: &[i16]) -> Vec<f32> {
         .collect()
 }
 
-/// f32 dense layer, input-major, summed `b + w₀x₀ + w₁x₁ + …` in input order (as the typed
-/// panel kernel sums each output).
+/// f32 dense layer, input-major (the run-time-sized encoder's, bit-identical to the typed one).
 fn float_forward(weights: &[f32], bias: &[f32], x: &[f32]) -> Vec<f32> {
-    let mut out = bias.to_vec();
-    let outputs = bias.len().max(1);
-    for (&xi, row) in x.iter().zip(weights.chunks_exact(outputs)) {
-        for (o, &w) in out.iter_mut().zip(row) {
-            *o += w * xi;
-        }
-    }
+    let mut out = vec![0.0; bias.len()];
+    crate::dynamic::dense(x, weights, bias, &mut out);
     out
 }
 
