@@ -277,3 +277,46 @@ fn checksummed_but_invalid_encoding_is_rejected() {
         ModelError::EncoderPresence { present: true }
     );
 }
+
+/// A unit whose weights training drove to (almost) zero but whose bias it kept — a constant
+/// feature — must keep its bias: its weight scale is raised so the bias fits the accumulator,
+/// instead of the bias being clipped (which silenced such units in the first version).
+#[test]
+fn a_unit_with_vanishing_weights_keeps_its_bias() {
+    // The unit is in the 400-input second layer, where the accumulator leaves a bias the least
+    // room; the heads read it with weight 0.5.
+    let mut f32_blob = random_blob(26, 10, (400, 8), 4);
+    {
+        let enc = f32_blob.encoder.as_mut().unwrap();
+        for i in 0..400 {
+            enc.layer2_weights[i * 8] = 1e-9;
+        }
+        enc.layer2_bias[0] = 2.0;
+        for k in 0..4 {
+            enc.alpha_head_weights[k] = 0.5;
+            enc.beta_head_weights[k] = -0.5;
+        }
+    }
+    let mut rng = Prng::new(27);
+    let frames: Vec<f32> = (0..10 * 300).map(|_| rng.uniform() as f32 * 2.0).collect();
+    let ranges = calibrate(&f32_blob, &frames).unwrap();
+    let q = quantize(&f32_blob, &ranges, Variant::FullInt8).unwrap();
+    let (mut err, mut norm, mut x) = (0.0f64, 0.0f64, [0.0f32; 10]);
+    for raw in frames.chunks(10) {
+        q.scale_input(raw, &mut x).unwrap();
+        let exact = f32_blob.posterior_mean(&x).unwrap().unwrap();
+        let approx = q.posterior_mean(&x).unwrap().unwrap();
+        for (a, b) in exact.iter().zip(&approx) {
+            err += f64::from(a - b).powi(2);
+            norm += f64::from(*a).powi(2);
+        }
+    }
+    let relative = (err / norm).sqrt();
+    assert!(relative < 0.02, "activation error {relative}");
+    let layer2 = &q.quantized.as_ref().unwrap().layer2;
+    assert!(
+        layer2.multiplier.iter().all(|&m| m >= 1 << 16),
+        "{:?}",
+        layer2.multiplier
+    );
+}

@@ -114,25 +114,48 @@ fn step(range: f32) -> f64 {
     }
 }
 
-/// Per-output weight scales `max |w| / 127` of input-major `weights` (1 for an all-zero
-/// output).
-fn weight_scales(weights: &[f32], outputs: usize) -> Vec<f64> {
-    let mut max = alloc::vec![0.0f64; outputs];
-    for row in weights.chunks_exact(outputs.max(1)) {
+/// Accumulator units left for a bias beside `inputs` full-scale products.
+fn bias_room(inputs: usize) -> f64 {
+    (i64::from(i32::MAX) - inputs as i64 * i64::from(WEIGHT_MAX) * i64::from(ACTIVATION_MAX)).max(0) as f64
+}
+
+/// Smallest requantisation multiplier the quantiser gives an output (relative precision
+/// 2⁻¹⁷): weight scales are raised to reach it.
+const MIN_MULTIPLIER: f64 = 65_536.0;
+
+/// Per-output weight scales: `max |w| / 127`, raised where the bias would not fit beside the
+/// products (`|b| / step_in ≤` [`bias_room`]). An output whose weights are all but zero and
+/// whose bias is not — a unit the training switched off except for its offset — thus keeps
+/// its bias exactly and its weights round to 0, instead of the bias being clipped.
+fn weight_scales(weights: &[f32], bias: &[f32], input_step: f64) -> Vec<f64> {
+    let outputs = bias.len().max(1);
+    let room = bias_room(weights.len() / outputs);
+    let mut max = alloc::vec![0.0f64; bias.len()];
+    for row in weights.chunks_exact(outputs) {
         for (m, &w) in max.iter_mut().zip(row) {
             *m = m.max(f64::from(w).abs());
         }
     }
     max.into_iter()
-        .map(|m| if m > 0.0 { m / f64::from(WEIGHT_MAX) } else { 1.0 })
+        .zip(bias)
+        .map(|(m, &b)| {
+            // 1 + 2⁻²⁰: the rounded bias must stay inside the room.
+            let for_bias = f64::from(b).abs() / (input_step * room) * (1.0 + 1.0 / 1_048_576.0);
+            let s = (m / f64::from(WEIGHT_MAX)).max(for_bias);
+            if s > 0.0 {
+                s
+            } else {
+                1.0 / f64::from(WEIGHT_MAX)
+            }
+        })
         .collect()
 }
 
-/// int8 weights and int32 biases of one layer for input step `input_step`. Biases are
-/// clamped so that the accumulator bound holds.
+/// int8 weights and int32 biases of one layer for input step `input_step` (the scales keep
+/// every bias inside the accumulator bound).
 fn integer_layer(weights: &[f32], bias: &[f32], scales: &[f64], input_step: f64) -> (Vec<i8>, Vec<i32>) {
     let outputs = bias.len().max(1);
-    let inputs = weights.len() / outputs;
+    let room = bias_room(weights.len() / outputs);
     let q = weights
         .iter()
         .enumerate()
@@ -141,8 +164,6 @@ fn integer_layer(weights: &[f32], bias: &[f32], scales: &[f64], input_step: f64)
             v.clamp(-f64::from(WEIGHT_MAX), f64::from(WEIGHT_MAX)) as i8
         })
         .collect();
-    let room = (i64::from(i32::MAX) - inputs as i64 * i64::from(WEIGHT_MAX) * i64::from(ACTIVATION_MAX))
-        .max(0) as f64;
     let b = bias
         .iter()
         .zip(scales)
@@ -157,11 +178,16 @@ fn multiplier(factor: f64) -> i32 {
 }
 
 /// An int8 hidden layer from `input_step` to (at least) `output_step`; returns the layer and
-/// the output step used, raised when a requantisation factor would exceed ½.
+/// the output step used, raised when a requantisation factor would exceed ½. Weight scales
+/// are raised so that every multiplier is at least [`MIN_MULTIPLIER`].
 fn hidden_layer(weights: &[f32], bias: &[f32], input_step: f64, output_step: f64) -> (HiddenArrays, f64) {
-    let scales = weight_scales(weights, bias.len());
+    let mut scales = weight_scales(weights, bias, input_step);
     let largest = scales.iter().fold(0.0f64, |m, &s| m.max(s * input_step));
     let output_step = output_step.max(2.0 * largest);
+    let precision = MIN_MULTIPLIER * output_step / (input_step * libm::ldexp(1.0, 32));
+    for s in &mut scales {
+        *s = s.max(precision);
+    }
     let (weights, bias) = integer_layer(weights, bias, &scales, input_step);
     let multiplier = scales
         .iter()
@@ -176,7 +202,7 @@ fn hidden_layer(weights: &[f32], bias: &[f32], input_step: f64, output_step: f64
 }
 
 fn head_layer(weights: &[f32], bias: &[f32], input_step: f64) -> HeadArrays {
-    let scales = weight_scales(weights, bias.len());
+    let scales = weight_scales(weights, bias, input_step);
     let (weights, bias) = integer_layer(weights, bias, &scales, input_step);
     HeadArrays {
         weights,
