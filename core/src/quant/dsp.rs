@@ -26,7 +26,7 @@
 
 use core::arch::global_asm;
 
-use super::kernel::requantize_relu;
+use super::kernel::{dot, requantize_relu};
 use super::GROUP;
 
 /// What the assembly reads besides its three pointers (offsets fixed by the assembly).
@@ -191,10 +191,10 @@ fn counts(weights: &[i8], bias: &[i32], x: &[i16], outputs: usize, multiplier: *
     let inputs = x.len();
     let groups = inputs / GROUP;
     let pairs = outputs / 2;
-    let aligned = weights.as_ptr() as usize % 4 == 0 && x.as_ptr() as usize % 4 == 0;
+    let aligned = (weights.as_ptr() as usize).is_multiple_of(4) && (x.as_ptr() as usize).is_multiple_of(4);
     let ok = pairs > 0
         && inputs > 0
-        && inputs % 2 == 0
+        && inputs.is_multiple_of(2)
         && aligned
         && Some(weights.len()) == inputs.checked_mul(outputs)
         && bias.len() == outputs;
@@ -210,13 +210,7 @@ fn counts(weights: &[i8], bias: &[i32], x: &[i16], outputs: usize, multiplier: *
 
 /// The unpaired last output's accumulator (odd `outputs`), in Rust.
 fn last_output(weights: &[i8], bias: &[i32], x: &[i16], outputs: usize) -> i32 {
-    let start = (outputs - 1) * x.len();
-    weights[start..]
-        .iter()
-        .zip(x)
-        .fold(bias[outputs - 1], |a, (&w, &v)| {
-            a.wrapping_add(i32::from(w) * i32::from(v))
-        })
+    dot(bias[outputs - 1], &weights[(outputs - 1) * x.len()..], x)
 }
 
 /// `acc = bias + Wᵀ x` with the `SMLAD` kernel, pair-ordered `weights`; `false` (nothing

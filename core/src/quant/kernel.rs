@@ -52,7 +52,7 @@ pub fn to_pair_order(inputs: usize, outputs: usize, input_major: &[i8], pair_ord
 
 /// Dot product of `weights` with `x`, both in the same order, summed into `acc`.
 #[inline(always)]
-fn dot(acc: i32, weights: &[i8], x: &[i16]) -> i32 {
+pub(super) fn dot(acc: i32, weights: &[i8], x: &[i16]) -> i32 {
     weights
         .iter()
         .zip(x)
