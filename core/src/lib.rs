@@ -11,6 +11,8 @@
 //! - [`front_end`]: the STFT settings a spectrogram dictionary records (format 3).
 //! - [`model`]: [`Model`], dimensions as const generics, weights as borrowed fixed-size
 //!   arrays (in flash as `static`s, or in caller-provided [`ModelStorage`]).
+//! - [`envelope`]: raw EMG samples → envelope frames on the device (band-pass, rectify,
+//!   low-pass, decimate), the causal form of the trainer's envelope.
 //! - [`encoder`]: scaling → dense+ReLU → dense+ReLU → softplus heads → Gamma (α, β).
 //! - [`quant`]: the same encoder with int8 weights and int16 activations (format 4), a
 //!   portable integer kernel and, on Cortex-M4/M7, an `SMLAD` kernel.
@@ -52,6 +54,7 @@ pub mod blob;
 #[cfg(feature = "alloc")]
 pub mod dynamic;
 pub mod encoder;
+pub mod envelope;
 pub mod error;
 pub mod front_end;
 pub mod gamma;

@@ -1,92 +1,63 @@
-//! What the firmware's binaries share: a panic handler that reports and ends QEMU with a
-//! failure code (never hangs), the way to stop when done, and the instruction counter.
+//! What the firmware's binaries share, for every place they run.
 //!
-//! Cost: QEMU does not model cycles, but with `-icount shift=0` every instruction advances
-//! virtual time by 1 ns and SysTick, clocked at 25 MHz on mps2-an386 (Cortex-M4F), ticks once
-//! every 40 instructions; on the micro:bit (Cortex-M0, thumbv6m builds) QEMU clocks it at
-//! 16 MHz, once every 62.5 instructions. SysTick counts down from 2²⁴ − 1 and its interrupt
-//! counts wraps, so instructions = ticks × 40 (or × 62.5), exact to one tick per measurement.
+//! # Layers
+//!
+//! - [`board`]: where the firmware runs, chosen at build time — QEMU (no board feature: the
+//!   emulated Cortex-M4F on mps2-an386, or, for thumbv6m builds, the Cortex-M0 of the
+//!   micro:bit) or a development board (`board-nrf52840`, `board-stm32f411`): memory map
+//!   (`build.rs`), clocks, name.
+//! - [`console`]: line output — semihosting on QEMU, `defmt` over RTT on boards (semihosting
+//!   without a debugger stops a real core). Lines have the same text on both.
+//! - [`counter`]: cost of a piece of code — instructions on QEMU (SysTick under
+//!   `-icount shift=0`), core cycles on boards (the DWT cycle counter).
+//! - [`frames`]: [`FrameSource`](frames::FrameSource), where EMG envelope frames come from —
+//!   the recorded table in flash, or (STM32F411) timer-triggered ADC sampling through the
+//!   envelope stage.
+//!
+//! # Invariants
+//!
+//! - A panic never hangs silently: on QEMU it prints and exits with failure; on boards
+//!   panic-probe logs it over RTT and, under `probe-rs run`, ends the run with failure.
+//! - [`finish`] ends a run: the QEMU exit code, or on a board a breakpoint that `probe-rs run`
+//!   turns into its exit (without a debugger attached the core just sleeps).
 #![no_std]
 
-use core::fmt::Write as _;
-use core::sync::atomic::{AtomicU32, Ordering};
+pub mod board;
+pub mod console;
+pub mod counter;
+pub mod frames;
 
-use cortex_m::peripheral::syst::SystClkSource;
-use cortex_m::peripheral::SYST;
-use cortex_m_rt::exception;
-use cortex_m_semihosting::{debug, hio};
+#[cfg(feature = "defmt-logging")]
+use {defmt_rtt as _, panic_probe as _};
 
-/// Instructions per SysTick tick under `-icount shift=0`, as a fraction: 1 ns per instruction
-/// and a 25 MHz (mps2-an386) or 16 MHz (micro:bit) core clock.
-#[cfg(not(vaenmf_microbit))]
-pub const INSTRUCTIONS_PER_TICK: (u64, u64) = (40, 1);
-/// Instructions per SysTick tick under `-icount shift=0`, as a fraction: 1 ns per instruction
-/// and a 25 MHz (mps2-an386) or 16 MHz (micro:bit) core clock.
-#[cfg(vaenmf_microbit)]
-pub const INSTRUCTIONS_PER_TICK: (u64, u64) = (125, 2);
-const RELOAD: u32 = 0x00FF_FFFF;
-
-static WRAPS: AtomicU32 = AtomicU32::new(0);
-
-#[exception]
-fn SysTick() {
-    // Only this handler writes WRAPS, so load + store is exact; Armv6-M has no atomic add.
-    WRAPS.store(WRAPS.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
-}
-
-/// Counts executed instructions with SysTick (see the crate docs); owns the timer.
-pub struct InstructionCounter {
-    _syst: SYST,
-}
-
-impl InstructionCounter {
-    /// Starts SysTick from the core clock with the wrap interrupt enabled.
-    pub fn start(mut syst: SYST) -> Self {
-        syst.set_clock_source(SystClkSource::Core);
-        syst.set_reload(RELOAD);
-        syst.clear_current();
-        syst.enable_interrupt();
-        syst.enable_counter();
-        Self { _syst: syst }
-    }
-
-    /// Ticks since start: wraps × 2²⁴ + (reload − current). Read twice around the wrap
-    /// counter so a wrap between the reads is not lost.
-    pub fn ticks(&self) -> u64 {
-        loop {
-            let w1 = WRAPS.load(Ordering::Relaxed);
-            let current = SYST::get_current();
-            let w2 = WRAPS.load(Ordering::Relaxed);
-            if w1 == w2 {
-                return u64::from(w1) * (u64::from(RELOAD) + 1) + u64::from(RELOAD - current);
-            }
+/// Ends the run with success or failure (see the crate's invariants).
+pub fn finish(success: bool) -> ! {
+    #[cfg(not(feature = "defmt-logging"))]
+    cortex_m_semihosting::debug::exit(if success {
+        cortex_m_semihosting::debug::EXIT_SUCCESS
+    } else {
+        cortex_m_semihosting::debug::EXIT_FAILURE
+    });
+    #[cfg(feature = "defmt-logging")]
+    if cortex_m::peripheral::DCB::is_debugger_attached() {
+        if success {
+            // probe-rs run ends on a breakpoint with success.
+            cortex_m::asm::bkpt();
+        } else {
+            // panic-probe's way to report failure to probe-rs run.
+            defmt::panic!("run failed");
         }
     }
-
-    /// Instructions `f` executes (to one tick: ±40, or ±63 on the micro:bit), and its result.
-    pub fn measure<T>(&self, f: impl FnOnce() -> T) -> (u64, T) {
-        let start = self.ticks();
-        let out = f();
-        let (num, den) = INSTRUCTIONS_PER_TICK;
-        ((self.ticks() - start) * num / den, out)
-    }
-}
-
-/// Ends the QEMU session with success or failure; on hardware without a debugger, sleeps.
-pub fn finish(success: bool) -> ! {
-    debug::exit(if success {
-        debug::EXIT_SUCCESS
-    } else {
-        debug::EXIT_FAILURE
-    });
     loop {
         cortex_m::asm::wfi();
     }
 }
 
+#[cfg(not(feature = "defmt-logging"))]
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
-    if let Ok(mut err) = hio::hstderr() {
+    use core::fmt::Write as _;
+    if let Ok(mut err) = cortex_m_semihosting::hio::hstderr() {
         let _ = writeln!(err, "panic: {info}");
     }
     finish(false)

@@ -1,23 +1,24 @@
-//! Tracks muscle synergies frame by frame on a Cortex-M4F (or, built for thumbv6m, a Cortex-M0)
-//! with `vaenmf-core`.
+//! Tracks muscle synergies frame by frame on a Cortex-M4F (QEMU or a board) or, built for
+//! thumbv6m, a Cortex-M0 (QEMU), with `vaenmf-core`.
 //!
-//! The model and a recorded EMG sequence are `static` arrays in flash (see `build.rs`). For
-//! each frame the firmware runs `SynergyTracker::push` and prints
-//! `z,<frame>,<z1>,...,<zr>`; a frame the tracker rejects (a non-finite sample: a dropped or
-//! saturated ADC reading) is reported as `skip,<frame>,<reason>` and the run goes on, as a
-//! prosthesis must. At the end
-//! `summary frames=<n> skipped=<k> vaf=<v> window=<w> instructions_per_frame=<i> macs_per_frame=<m>`
-//! (`frames` counts the tracked frames; `vaf` is over the last `w` frames).
-//!
-//! Instructions are counted with SysTick under `-icount shift=0` ([`InstructionCounter`]).
+//! The model and a recorded EMG envelope sequence are `static` arrays in flash (see
+//! `build.rs`), played through [`RecordedFrames`]. For each frame the firmware runs
+//! `SynergyTracker::push` and prints `z,<frame>,<z1>,...,<zr>`; a frame the tracker rejects (a
+//! non-finite sample: a dropped or saturated ADC reading) is reported as
+//! `skip,<frame>,<reason>` and the run goes on, as a prosthesis must. At the end
+//! `summary frames=<n> skipped=<k> vaf=<v> window=<w> <unit>_per_frame=<i> macs_per_frame=<m> board=<b>`
+//! (`frames` counts the tracked frames; `vaf` is over the last `w` frames; `<unit>` is
+//! `instructions` on QEMU, measured `cycles` on a board — see `counter`).
 #![no_std]
 #![no_main]
 
 use core::fmt::Write as _;
 use cortex_m_rt::entry;
-use cortex_m_semihosting::hio;
-use vaenmf_core::{Model, ModelParts, SynergyTracker};
-use vaenmf_firmware_example::{finish, InstructionCounter};
+use vaenmf_core::{Model, SynergyTracker};
+use vaenmf_firmware_example::console::Console;
+use vaenmf_firmware_example::counter::{Counter, UNIT};
+use vaenmf_firmware_example::frames::{FrameSource, RecordedFrames};
+use vaenmf_firmware_example::{board, finish};
 
 #[allow(clippy::all)]
 mod model {
@@ -33,34 +34,25 @@ const WINDOW: usize = if cfg!(vaenmf_microbit) && N_FRAMES > 32 {
 } else {
     N_FRAMES
 };
-fn model() -> Model<'static, M, H1, H2, R> {
-    // Validated on the host by build.rs with the same routine as `new_checked`; checking again
-    // here costs one pass over flash at boot and keeps the device honest about its inputs.
-    Model::new_checked(ModelParts {
-        input_offset: &INPUT_OFFSET,
-        input_scale: &INPUT_SCALE,
-        alpha0: ALPHA0,
-        floor: FLOOR,
-        encoder: encoder(),
-        quantized: quantized(),
-        dictionary: &DICTIONARY,
-    })
-    .unwrap_or_else(|e| panic!("model rejected: {e}"))
-}
 
 #[entry]
 fn main() -> ! {
-    let mut out = hio::hstdout().unwrap_or_else(|_| panic!("no semihosting console"));
+    board::init();
+    let mut out = Console::open();
     let peripherals = cortex_m::Peripherals::take().unwrap_or_else(|| panic!("peripherals taken"));
-    let counter = InstructionCounter::start(peripherals.SYST);
+    let counter = Counter::start(peripherals);
 
-    let model = model();
+    // Validated on the host by build.rs with the same routine as `new_checked`; checking again
+    // here costs one pass over flash at boot and keeps the device honest about its inputs.
+    let model = Model::new_checked(parts()).unwrap_or_else(|e| panic!("model rejected: {e}"));
     let mut tracker = SynergyTracker::<M, H1, H2, R, WINDOW>::new(model);
-    let mut busy = 0u64;
-    let mut skipped = 0usize;
-    for (f, frame) in FRAMES.iter().enumerate() {
-        let (instructions, result) = counter.measure(|| tracker.push(frame));
-        busy += instructions;
+    let mut source = RecordedFrames::new(&FRAMES);
+    let (mut busy, mut frames, mut skipped) = (0u64, 0usize, 0usize);
+    while let Some(Ok(frame)) = source.next_frame() {
+        let f = frames;
+        frames += 1;
+        let (cost, result) = counter.measure(|| tracker.push(&frame));
+        busy += cost;
         match result {
             Ok(tracked) => {
                 let _ = write!(out, "z,{f}");
@@ -77,12 +69,13 @@ fn main() -> ! {
         }
     }
     let vaf = tracker.vaf().unwrap_or(f32::NAN);
-    let tracked = N_FRAMES - skipped;
-    let instructions = busy / N_FRAMES as u64;
+    let tracked = frames - skipped;
+    let per_frame = busy / frames.max(1) as u64;
     let macs = if HAS_ENCODER { ENCODER_MACS } else { (M * R) as u64 };
     let _ = writeln!(
         out,
-        "summary frames={tracked} skipped={skipped} vaf={vaf:e} window={WINDOW} instructions_per_frame={instructions} macs_per_frame={macs}"
+        "summary frames={tracked} skipped={skipped} vaf={vaf:e} window={WINDOW} {UNIT}_per_frame={per_frame} macs_per_frame={macs} board={}",
+        board::NAME
     );
     finish(true)
 }

@@ -1,11 +1,15 @@
-//! The firmware harness shared by the system tests (`tests/`) and `cargo xtask` (demo and
-//! firmware benchmark): build the firmware with a model and frames embedded, run an ELF on the
-//! emulated Cortex-M4F (or, for thumbv6m builds, Cortex-M0), read what it printed. One QEMU command line for the project (the
-//! firmware's `.cargo/config.toml` runner, for `cargo run`, spells the same one).
+//! The firmware harness shared by the system tests (`tests/`) and `cargo xtask` (demo, firmware
+//! benchmark, footprint table): build the firmware with a model and frames embedded — for QEMU
+//! or for a development board — run an ELF on the emulated Cortex-M4F (or, for thumbv6m builds,
+//! Cortex-M0) and read what it printed, measure an ELF's flash and RAM. One QEMU command line
+//! for the project (the firmware's `.cargo/config.toml` runner, for `cargo run`, spells the
+//! same one).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use object::{Object, ObjectSection};
 
 /// The workspace root.
 pub fn root() -> PathBuf {
@@ -68,6 +72,95 @@ impl Core {
 /// Longest a firmware run may take before it is stopped as hung.
 pub const QEMU_TIME_LIMIT: Duration = Duration::from_secs(300);
 
+/// A development board the firmware builds for (Cortex-M4F, thumbv7em-none-eabihf). None can be
+/// flashed here: the tests build and link every binary and check the footprint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Board {
+    /// nRF52840-DK.
+    Nrf52840,
+    /// STM32F411E-DISCO.
+    Stm32f411,
+}
+
+impl Board {
+    /// Every board.
+    pub const ALL: [Board; 2] = [Board::Nrf52840, Board::Stm32f411];
+
+    /// The firmware's cargo feature.
+    pub const fn feature(self) -> &'static str {
+        match self {
+            Board::Nrf52840 => "board-nrf52840",
+            Board::Stm32f411 => "board-stm32f411",
+        }
+    }
+
+    /// Flash and RAM of the part, bytes.
+    pub const fn limits(self) -> (u64, u64) {
+        match self {
+            Board::Nrf52840 => (1024 * 1024, 256 * 1024),
+            Board::Stm32f411 => (512 * 1024, 128 * 1024),
+        }
+    }
+
+    /// Core clock the firmware sets up, Hz.
+    pub const fn clock_hz(self) -> u64 {
+        match self {
+            Board::Nrf52840 => 64_000_000,
+            Board::Stm32f411 => 100_000_000,
+        }
+    }
+}
+
+/// The firmware's binaries (`live` needs a board with an ADC source).
+pub const FIRMWARE_BINARIES: [&str; 4] = ["vaenmf-firmware-example", "selftest", "kernel_bench", "live"];
+
+/// Flash (vector table, code, read-only data, initialised data) and static RAM (data, bss) of
+/// a firmware ELF, bytes. The stack takes the rest of RAM.
+pub fn footprint(elf: &Path) -> Result<(u64, u64), String> {
+    let bytes = std::fs::read(elf).map_err(|e| format!("{}: {e}", elf.display()))?;
+    let file = object::File::parse(&*bytes).map_err(|e| format!("{}: {e}", elf.display()))?;
+    let size = |name: &str| file.section_by_name(name).map_or(0, |s| s.size());
+    let flash = size(".vector_table") + size(".text") + size(".rodata") + size(".data");
+    let ram = size(".data") + size(".bss") + size(".uninit");
+    Ok((flash, ram))
+}
+
+/// Builds every firmware binary for `board` with `model` and `frames` embedded (into
+/// `target/firmware/<tag>`) and checks each ELF's footprint against the part. Returns the
+/// folder holding the ELFs, or why it does not build or fit: the build's own message (a model
+/// too large for the part is named by `build.rs`), the linker's overflow restated with the
+/// board, or a footprint over the part's limits.
+pub fn build_board(board: Board, tag: &str, model: &Path, frames: &Path) -> Result<PathBuf, String> {
+    let dir =
+        cargo_build(&["--features", board.feature()], Core::M4, tag, model, frames).map_err(|stderr| {
+            match stderr.lines().find(|l| l.contains("overflowed by")) {
+                Some(line) => format!(
+                    "{} with {} does not fit the part's memory: {}",
+                    board.feature(),
+                    model.display(),
+                    line.trim()
+                ),
+                None => stderr,
+            }
+        })?;
+    let (flash_limit, ram_limit) = board.limits();
+    for bin in FIRMWARE_BINARIES {
+        let elf = dir.join(bin);
+        if !elf.is_file() {
+            continue; // `live` is built for the STM32F411 only
+        }
+        let (flash, ram) = footprint(&elf)?;
+        if flash > flash_limit || ram > ram_limit {
+            return Err(format!(
+                "{} for {} needs {flash} B flash and {ram} B static RAM; the part has {flash_limit} and {ram_limit}",
+                elf.display(),
+                board.feature()
+            ));
+        }
+    }
+    Ok(dir)
+}
+
 /// Builds every firmware binary with `model` and `frames` embedded into its own target
 /// directory `target/firmware/<tag>` (a nested cargo on the workspace's target directory would
 /// wait for the lock an outer `cargo test` holds). Returns the folder holding the ELFs, or the
@@ -78,6 +171,16 @@ pub fn build_firmware(tag: &str, model: &Path, frames: &Path) -> Result<PathBuf,
 
 /// [`build_firmware`] for `core`'s target.
 pub fn build_firmware_for(core: Core, tag: &str, model: &Path, frames: &Path) -> Result<PathBuf, String> {
+    cargo_build(&[], core, tag, model, frames)
+}
+
+fn cargo_build(
+    extra: &[&str],
+    core: Core,
+    tag: &str,
+    model: &Path,
+    frames: &Path,
+) -> Result<PathBuf, String> {
     let target_dir = root().join("target/firmware").join(tag);
     let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args([
@@ -87,8 +190,9 @@ pub fn build_firmware_for(core: Core, tag: &str, model: &Path, frames: &Path) ->
             "--bins",
             "--target",
             core.target(),
-            "--target-dir",
         ])
+        .args(extra)
+        .arg("--target-dir")
         .arg(&target_dir)
         .current_dir(root().join("firmware-example"))
         .env("VAENMF_MODEL", model)

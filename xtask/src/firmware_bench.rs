@@ -9,7 +9,6 @@
 
 use std::path::{Path, PathBuf};
 
-use object::{Object, ObjectSection};
 use vaenmf_core::gamma::Prng;
 use vaenmf_core::quant::calibrate::{calibrate, quantize, Variant};
 use vaenmf_core::{reconstruct, Dims, ModelBlob};
@@ -22,7 +21,7 @@ const R: usize = 4;
 const FRAMES: usize = 50;
 
 /// A random model with `hidden × hidden` encoder layers (`hidden = 0`: NMF only).
-fn blob(hidden: usize, seed: u64) -> ModelBlob {
+pub(crate) fn blob(hidden: usize, seed: u64) -> ModelBlob {
     let dims = Dims {
         channels: M as u32,
         hidden1: hidden as u32,
@@ -33,7 +32,7 @@ fn blob(hidden: usize, seed: u64) -> ModelBlob {
 }
 
 /// Frames `W z + noise` with sparse nonnegative `z`, so NNLS meets active sets as on EMG.
-fn frames_csv(dictionary: &[f32], rng: &mut Prng) -> String {
+pub(crate) fn frames_csv(dictionary: &[f32], rng: &mut Prng) -> String {
     let w: [[f32; R]; M] = std::array::from_fn(|c| std::array::from_fn(|k| dictionary[c * R + k]));
     let mut csv = String::new();
     for _ in 0..FRAMES {
@@ -49,17 +48,7 @@ fn frames_csv(dictionary: &[f32], rng: &mut Prng) -> String {
     csv
 }
 
-/// Flash (vector table, code, read-only data, initialised data) and static RAM (data, bss).
-fn flash_and_ram(elf: &Path) -> Result<(u64, u64), String> {
-    let bytes = std::fs::read(elf).map_err(|e| format!("{}: {e}", elf.display()))?;
-    let file = object::File::parse(&*bytes).map_err(|e| format!("{}: {e}", elf.display()))?;
-    let size = |name: &str| file.section_by_name(name).map_or(0, |s| s.size());
-    let flash = size(".vector_table") + size(".text") + size(".rodata") + size(".data");
-    let ram = size(".data") + size(".bss") + size(".uninit");
-    Ok((flash, ram))
-}
-
-fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+pub(crate) fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
     line.split_whitespace()
         .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
 }
@@ -98,7 +87,7 @@ fn build_and_run(core: Core, tag: &str, model: &Path, frames: &Path) -> Result<R
             .and_then(|v| v.parse().ok())
             .ok_or_else(|| format!("{tag}: no {key} in `{summary}`"))
     };
-    let (flash, ram) = flash_and_ram(&elf)?;
+    let (flash, ram) = vaenmf_system_tests::footprint(&elf)?;
     let kernel = if tag != "nnls" {
         let out = qemu(&bin_dir.join("kernel_bench"))?;
         out.lines().find(|l| l.starts_with("kernel")).map(str::to_string)
@@ -123,7 +112,7 @@ fn csv(frames: &[f32]) -> String {
 }
 
 /// The frames of a CSV written by [`frames_csv`], flat.
-fn parse_frames(text: &str) -> Vec<f32> {
+pub(crate) fn parse_frames(text: &str) -> Vec<f32> {
     text.lines()
         .flat_map(|l| l.split(',').filter_map(|c| c.parse::<f32>().ok()))
         .collect()

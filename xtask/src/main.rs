@@ -6,8 +6,11 @@
 //! - `bench [core|trainer|speech|speech-table|firmware|quantize]`: the benchmarks (figures in
 //!   the README); all by default.
 //! - `fuzz [SECONDS]`: the blob decoders under cargo-fuzz (nightly; installs what it needs).
+//! - `footprint`: the firmware for every board × model: flash, RAM, fits, estimated time per
+//!   frame.
 
 mod firmware_bench;
+mod footprint;
 mod fuzz;
 mod quantize_bench;
 
@@ -25,8 +28,9 @@ fn main() {
         Some("demo") => demo(),
         Some("bench") => bench(args.get(1).map(String::as_str)),
         Some("fuzz") => fuzz::fuzz(args.get(1).map(String::as_str)),
+        Some("footprint") => setup().and_then(|()| footprint::footprint_table()),
         _ => Err(
-            "usage: cargo xtask <setup|test|demo|bench [core|trainer|speech|speech-table|firmware|quantize]|fuzz [SECONDS]>"
+            "usage: cargo xtask <setup|test|demo|bench [core|trainer|speech|speech-table|firmware|quantize]|fuzz [SECONDS]|footprint>"
                 .to_string(),
         ),
     };

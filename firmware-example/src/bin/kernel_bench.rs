@@ -1,6 +1,7 @@
 //! The encoder's dense kernel against a naive dot-product loop, on the embedded model's
-//! second layer (`H1 × H2` weights in flash), both measured in this run with the SysTick
-//! instruction counter. Prints
+//! second layer (`H1 × H2` weights in flash), both measured in this run with the counter
+//! (instructions on QEMU; on a board, cycles, and `cycles` replaces `instructions` in the
+//! keys). Prints
 //! `kernel layer=<H1>x<H2> naive_instructions_per_mac=<a> panel_instructions_per_mac=<b> speedup=<a/b>`
 //! for an f32 model, and for a quantised one
 //! `kernel int8 layer=<H1>x<H2> naive_instructions_per_mac=<a> pair_instructions_per_mac=<b> speedup=<a/b>`
@@ -11,10 +12,11 @@
 use core::fmt::Write as _;
 
 use cortex_m_rt::entry;
-use cortex_m_semihosting::hio;
 #[cfg(not(vaenmf_quantized))]
 use vaenmf_core::DenseLayer;
-use vaenmf_firmware_example::{finish, InstructionCounter};
+use vaenmf_firmware_example::console::Console;
+use vaenmf_firmware_example::counter::{Counter, UNIT};
+use vaenmf_firmware_example::finish;
 
 #[allow(clippy::all, dead_code)]
 mod model {
@@ -47,7 +49,7 @@ fn pair(
 
 /// The int8 kernels on the quantised model's second layer.
 #[cfg(vaenmf_quantized)]
-fn bench(out: &mut impl core::fmt::Write, counter: &InstructionCounter) {
+fn bench(out: &mut impl core::fmt::Write, counter: &Counter) {
     let layer = vaenmf_core::QuantLayer {
         weights: &Q2_W.0,
         bias: &Q2_B,
@@ -72,7 +74,7 @@ fn bench(out: &mut impl core::fmt::Write, counter: &InstructionCounter) {
     let (a, b) = (per_mac(naive_instructions), per_mac(pair_instructions));
     let _ = writeln!(
         out,
-        "kernel int8 layer={H1}x{H2} naive_instructions_per_mac={a:.3} pair_instructions_per_mac={b:.3} speedup={:.2} (checksums {checksum_naive} {checksum_pair})",
+        "kernel int8 layer={H1}x{H2} naive_{UNIT}_per_mac={a:.3} pair_{UNIT}_per_mac={b:.3} speedup={:.2} (checksums {checksum_naive} {checksum_pair})",
         a / b
     );
     // Where a frame's instructions go: the second layer with its requantisation, the whole
@@ -84,7 +86,7 @@ fn bench(out: &mut impl core::fmt::Write, counter: &InstructionCounter) {
         let (whole, posterior) = counter.measure(|| encoder.encode_scaled(&frame, FLOOR));
         let _ = writeln!(
             out,
-            "breakdown int8 layer2_forward={layer2} encode_scaled={whole} macs={} (alpha0 {:e})",
+            "breakdown int8 {UNIT} layer2_forward={layer2} encode_scaled={whole} macs={} (alpha0 {:e})",
             vaenmf_core::Dims {
                 channels: M as u32,
                 hidden1: H1 as u32,
@@ -119,7 +121,7 @@ fn panel(layer: &DenseLayer<'_, H1, H2>, x: &[f32; H1], out: &mut [f32; H2]) {
 
 /// The f32 kernels on the model's second layer.
 #[cfg(not(vaenmf_quantized))]
-fn bench(out: &mut impl core::fmt::Write, counter: &InstructionCounter) {
+fn bench(out: &mut impl core::fmt::Write, counter: &Counter) {
     let layer = DenseLayer {
         weights: &L2_W,
         bias: &L2_B,
@@ -144,16 +146,17 @@ fn bench(out: &mut impl core::fmt::Write, counter: &InstructionCounter) {
     let (a, b) = (per_mac(naive_instructions), per_mac(panel_instructions));
     let _ = writeln!(
         out,
-        "kernel layer={H1}x{H2} naive_instructions_per_mac={a:.3} panel_instructions_per_mac={b:.3} speedup={:.2} (checksums {checksum_naive:e} {checksum_panel:e})",
+        "kernel layer={H1}x{H2} naive_{UNIT}_per_mac={a:.3} panel_{UNIT}_per_mac={b:.3} speedup={:.2} (checksums {checksum_naive:e} {checksum_panel:e})",
         a / b
     );
 }
 
 #[entry]
 fn main() -> ! {
-    let mut out = hio::hstdout().unwrap_or_else(|_| panic!("no semihosting console"));
+    vaenmf_firmware_example::board::init();
+    let mut out = Console::open();
     let peripherals = cortex_m::Peripherals::take().unwrap_or_else(|| panic!("peripherals taken"));
-    let counter = InstructionCounter::start(peripherals.SYST);
+    let counter = Counter::start(peripherals);
     if !HAS_ENCODER {
         let _ = writeln!(out, "kernel: the embedded model has no encoder");
         finish(false)

@@ -8,7 +8,6 @@
 use core::fmt::Write as _;
 
 use cortex_m_rt::entry;
-use cortex_m_semihosting::hio;
 use vaenmf_core::gamma::{digamma, kl_gamma, kl_gamma_gradient, lgamma, trigamma, Prng};
 use vaenmf_core::{reconstruct, NnlsSolver};
 use vaenmf_firmware_example::finish;
@@ -114,17 +113,8 @@ fn float_model_checks<W: core::fmt::Write>(c: &mut Checks<W>) {
 /// frame and tracks a finite one.
 #[cfg(vaenmf_quantized)]
 fn quantized_model_checks<W: core::fmt::Write>(c: &mut Checks<W>) {
-    use vaenmf_core::{Model, ModelParts, SynergyTracker};
-    let parts = ModelParts {
-        input_offset: &INPUT_OFFSET,
-        input_scale: &INPUT_SCALE,
-        alpha0: ALPHA0,
-        floor: FLOOR,
-        encoder: encoder(),
-        quantized: quantized(),
-        dictionary: &DICTIONARY,
-    };
-    let Ok(model) = Model::new_checked(parts) else {
+    use vaenmf_core::{Model, SynergyTracker};
+    let Ok(model) = Model::new_checked(parts()) else {
         c.check("quantised model validates", false);
         return;
     };
@@ -248,7 +238,8 @@ fn integer_kernel_checks<W: core::fmt::Write>(c: &mut Checks<W>) {
 
 #[entry]
 fn main() -> ! {
-    let out = hio::hstdout().unwrap_or_else(|_| panic!("no semihosting console"));
+    vaenmf_firmware_example::board::init();
+    let out = vaenmf_firmware_example::console::Console::open();
     let mut c = Checks {
         out,
         passed: 0,

@@ -100,6 +100,10 @@ pub struct DataArgs {
     /// Keep every K-th envelope sample (with --envelope).
     #[arg(long, default_value_t = 1, value_name = "K")]
     pub decimate: usize,
+    /// With --envelope: causal filters only, as the firmware's envelope stage computes them
+    /// (no mean removal, forward filtering from the first sample's steady state).
+    #[arg(long)]
+    pub causal_envelope: bool,
     /// Scaling before training (stored in the model).
     #[arg(long, value_parser = choice::<Normalize>(), default_value = "global-max")]
     pub normalize: Normalize,
@@ -120,6 +124,7 @@ impl DataArgs {
                     lowpass: self.lowpass,
                     band: self.band,
                     decimate: self.decimate,
+                    causal: self.causal_envelope,
                     ..EnvelopeConfig::new(fs)
                 }
                 .check()?,
@@ -130,6 +135,9 @@ impl DataArgs {
             }
             if self.decimate != 1 {
                 anyhow::bail!("--decimate {} only applies with --envelope", self.decimate);
+            }
+            if self.causal_envelope {
+                anyhow::bail!("--causal-envelope only applies with --envelope (raw EMG)");
             }
             None
         };

@@ -1,10 +1,16 @@
 //! Raw EMG → linear envelope: remove DC, band-pass, full-wave rectify, zero-phase low-pass,
 //! optional decimation. Filters are Butterworth designs from `sci-rs` (a port of SciPy's
 //! `butter` and `sosfiltfilt`), run forward and backward so the envelope is not delayed.
+//!
+//! The causal mode (`causal: true`, `--causal-envelope`) is what a device can compute while
+//! the signal arrives, and what `vaenmf_core::envelope::EnvelopeStage` computes in the
+//! firmware: no mean removal, each filter run forward only from the steady state of its first
+//! input (`sosfilt` with `sosfilt_zi · x₀`). Train on causal envelopes for a model that will
+//! see the device's envelopes: they lag the zero-phase ones by the filters' group delay.
 
 use anyhow::{bail, Result};
 use sci_rs::signal::filter::design::{butter_dyn, DigitalFilter, FilterBandType, FilterOutputType, Sos};
-use sci_rs::signal::filter::sosfiltfilt_dyn;
+use sci_rs::signal::filter::{sosfilt_dyn, sosfilt_zi_dyn, sosfiltfilt_dyn};
 
 use super::EmgMatrix;
 use crate::params::{self, Checked, ParamError};
@@ -22,6 +28,8 @@ pub struct EnvelopeConfig {
     pub order: usize,
     /// Keep every k-th envelope sample (1 = no decimation).
     pub decimate: usize,
+    /// Forward-only filters from their steady state, no mean removal (the device's envelope).
+    pub causal: bool,
 }
 
 impl EnvelopeConfig {
@@ -33,6 +41,7 @@ impl EnvelopeConfig {
             lowpass: 4.0,
             order: 4,
             decimate: 1,
+            causal: false,
         }
     }
 }
@@ -97,19 +106,39 @@ fn filtfilt(x: &[f64], sos: &[Sos<f64>]) -> Vec<f64> {
     sosfiltfilt_dyn(x.iter(), sos)
 }
 
-/// Raw EMG to envelopes, channel by channel.
-pub fn envelope(raw: &EmgMatrix, cfg: &EnvelopeParams) -> Result<(EmgMatrix, EnvelopeLog)> {
-    let nyquist = cfg.fs / 2.0;
-    let min_len = 3 * (2 * cfg.order + 1) + 1;
-    if raw.frames <= min_len {
-        bail!(
-            "{} samples are too few to filter (need more than {min_len})",
-            raw.frames
-        );
+/// Forward filtering from the steady state of a constant input equal to `x[0]`.
+fn filt_from_steady_state(x: &[f64], sos: &[Sos<f64>]) -> Vec<f64> {
+    let mut sections = sos.to_vec();
+    sosfilt_zi_dyn::<_, _, Sos<f64>>(sections.iter_mut());
+    let x0 = x.first().copied().unwrap_or(0.0);
+    for s in &mut sections {
+        s.zi0 *= x0;
+        s.zi1 *= x0;
     }
+    sosfilt_dyn(x.iter(), &mut sections)
+}
+
+/// The two filters of an envelope: the band-pass (or high-pass only, or none, when the band's
+/// edges reach the Nyquist frequency) and the envelope low-pass, as second-order sections.
+#[derive(Debug, Clone)]
+pub struct EnvelopeFilters {
+    /// Band-pass sections, if any edge is below the Nyquist frequency.
+    pub band: Option<Vec<Sos<f64>>>,
+    /// Low-pass sections.
+    pub lowpass: Vec<Sos<f64>>,
+    /// What the design did, for the report.
+    pub log: EnvelopeLog,
+}
+
+/// Designs the envelope's filters for checked settings.
+pub fn design(cfg: &EnvelopeParams) -> Result<EnvelopeFilters> {
+    let nyquist = cfg.fs / 2.0;
+    let phase = if cfg.causal { "causal" } else { "zero-phase" };
     let mut log = EnvelopeLog::default();
-    log.applied
-        .push("remove DC (subtract each channel's mean)".into());
+    if !cfg.causal {
+        log.applied
+            .push("remove DC (subtract each channel's mean)".into());
+    }
 
     // Band-pass: keep only the edges the sampling rate supports.
     let (lo, hi) = cfg.band;
@@ -123,13 +152,12 @@ pub fn envelope(raw: &EmgMatrix, cfg: &EnvelopeParams) -> Result<(EmgMatrix, Env
         log.skipped.push(format!(
             "band-pass upper edge {hi} Hz: at or above the Nyquist frequency {nyquist} Hz"
         ));
-        log.applied.push(format!(
-            "high-pass {lo} Hz, Butterworth order {order}, zero-phase"
-        ));
+        log.applied
+            .push(format!("high-pass {lo} Hz, Butterworth order {order}, {phase}"));
         Some(butterworth(order, vec![lo], FilterBandType::Highpass, cfg.fs)?)
     } else {
         log.applied.push(format!(
-            "band-pass {lo}–{hi} Hz, Butterworth order {order}, zero-phase"
+            "band-pass {lo}–{hi} Hz, Butterworth order {order}, {phase}"
         ));
         Some(butterworth(
             order,
@@ -140,21 +168,47 @@ pub fn envelope(raw: &EmgMatrix, cfg: &EnvelopeParams) -> Result<(EmgMatrix, Env
     };
     log.applied.push("full-wave rectification".into());
     log.applied.push(format!(
-        "low-pass {} Hz, Butterworth order {}, zero-phase",
+        "low-pass {} Hz, Butterworth order {}, {phase}",
         cfg.lowpass, cfg.order
     ));
-    let low = butterworth(order, vec![cfg.lowpass], FilterBandType::Lowpass, cfg.fs)?;
+    let lowpass = butterworth(order, vec![cfg.lowpass], FilterBandType::Lowpass, cfg.fs)?;
+    Ok(EnvelopeFilters { band, lowpass, log })
+}
+
+/// Raw EMG to envelopes, channel by channel.
+pub fn envelope(raw: &EmgMatrix, cfg: &EnvelopeParams) -> Result<(EmgMatrix, EnvelopeLog)> {
+    let min_len = 3 * (2 * cfg.order + 1) + 1;
+    if raw.frames <= min_len {
+        bail!(
+            "{} samples are too few to filter (need more than {min_len})",
+            raw.frames
+        );
+    }
+    let EnvelopeFilters {
+        band,
+        lowpass: low,
+        mut log,
+    } = design(cfg)?;
+    let run = |x: &[f64], sos: &[Sos<f64>]| {
+        if cfg.causal {
+            filt_from_steady_state(x, sos)
+        } else {
+            filtfilt(x, sos)
+        }
+    };
 
     let mut channels_out: Vec<Vec<f64>> = Vec::with_capacity(raw.channels);
     for c in 0..raw.channels {
         let mut x: Vec<f64> = raw.frames_iter().map(|f| f64::from(f[c])).collect();
-        let mean = x.iter().sum::<f64>() / x.len() as f64;
-        x.iter_mut().for_each(|v| *v -= mean);
+        if !cfg.causal {
+            let mean = x.iter().sum::<f64>() / x.len() as f64;
+            x.iter_mut().for_each(|v| *v -= mean);
+        }
         if let Some(sos) = &band {
-            x = filtfilt(&x, sos);
+            x = run(&x, sos);
         }
         x.iter_mut().for_each(|v| *v = v.abs());
-        let env = filtfilt(&x, &low);
+        let env = run(&x, &low);
         channels_out.push(env.into_iter().step_by(cfg.decimate).collect());
     }
     if cfg.decimate > 1 {
