@@ -15,7 +15,7 @@
 use core::fmt::Write as _;
 use cortex_m_rt::entry;
 use vaenmf_core::{Model, SynergyTracker};
-use vaenmf_firmware_example::console::Console;
+use vaenmf_firmware_example::console::{write_activations, Console};
 use vaenmf_firmware_example::counter::{Counter, UNIT};
 use vaenmf_firmware_example::frames::{FrameSource, RecordedFrames};
 use vaenmf_firmware_example::{board, finish};
@@ -54,13 +54,7 @@ fn main() -> ! {
         let (cost, result) = counter.measure(|| tracker.push(&frame));
         busy += cost;
         match result {
-            Ok(tracked) => {
-                let _ = write!(out, "z,{f}");
-                for z in tracked.activations {
-                    let _ = write!(out, ",{z:e}");
-                }
-                let _ = writeln!(out);
-            }
+            Ok(tracked) => write_activations(&mut out, f, &tracked.activations),
             // The tracker left its state untouched: log the frame and go on.
             Err(e) => {
                 skipped += 1;

@@ -31,6 +31,11 @@ fn raw_emg(seconds: usize) -> EmgMatrix {
     EmgMatrix::new(n, CHANNELS, data).unwrap()
 }
 
+/// Largest |a − b| over two equally long series.
+fn worst_difference(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max)
+}
+
 fn sections<const N: usize>(sos: &[Sos<f64>]) -> [Section; N] {
     assert_eq!(sos.len(), N, "section count of the design");
     std::array::from_fn(|i| Section {
@@ -68,11 +73,7 @@ fn firmware_stage_matches_the_trainers_causal_envelope() {
         "same frames kept by the decimation"
     );
     let peak = trainer.data.iter().fold(0.0f32, |a, &v| a.max(v.abs()));
-    let worst = device
-        .iter()
-        .zip(&trainer.data)
-        .map(|(d, t)| (d - t).abs())
-        .fold(0.0f32, f32::max);
+    let worst = worst_difference(&device, &trainer.data);
     println!(
         "device vs trainer (causal): worst |difference| {worst:.3e}, {:.3e} of the peak {peak:.4}",
         worst / peak
@@ -97,11 +98,7 @@ fn firmware_stage_matches_the_trainers_causal_envelope() {
         .unwrap(),
     )
     .unwrap();
-    let differ = device
-        .iter()
-        .zip(&zero_phase.data)
-        .map(|(d, t)| (d - t).abs())
-        .fold(0.0f32, f32::max);
+    let differ = worst_difference(&device, &zero_phase.data);
     println!(
         "device vs trainer (zero-phase): worst |difference| {:.3e} of the peak",
         differ / peak

@@ -95,6 +95,7 @@ rejected! {
     movement_without_ninapro: ["--movement", "3"] => ["--movement 3 only applies with --ninapro"];
     fs_without_envelope: ["--fs", "2000"] => ["--fs 2000 only applies with --envelope"];
     decimate_without_envelope: ["--decimate", "4"] => ["--decimate 4 only applies with --envelope"];
+    causal_envelope_without_envelope: ["--causal-envelope"] => ["--causal-envelope only applies with --envelope"];
     envelope_without_fs: ["--envelope"] => ["--envelope needs --fs"];
     lowpass_above_nyquist: ["--envelope", "--fs", "100", "--lowpass", "60"]
         => ["--lowpass 60", "Nyquist frequency 50 Hz"];

@@ -19,7 +19,7 @@ use cortex_m_rt::entry;
 use vaenmf_core::envelope::EnvelopeStage;
 use vaenmf_core::{Model, SynergyTracker};
 use vaenmf_firmware_example::board::stm32f411::{self, AdcFrames};
-use vaenmf_firmware_example::console::Console;
+use vaenmf_firmware_example::console::{write_activations, Console};
 use vaenmf_firmware_example::counter::Counter;
 use vaenmf_firmware_example::frames::FrameSource;
 
@@ -73,11 +73,7 @@ fn main() -> ! {
                 match result {
                     Ok(t) => {
                         tracked += 1;
-                        let _ = write!(out, "z,{f}");
-                        for z in t.activations {
-                            let _ = write!(out, ",{z:e}");
-                        }
-                        let _ = writeln!(out);
+                        write_activations(&mut out, f, &t.activations);
                     }
                     Err(e) => {
                         skipped += 1;
