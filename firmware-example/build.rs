@@ -9,15 +9,15 @@
 //! invalid blob fails the build with the core's error message. `parts()` assembles the
 //! model's `ModelParts`.
 //!
-//! The memory map follows the place the firmware runs ([`Place`]): a board feature picks the
-//! board's `memory-<board>.x` and links defmt; without one, the target picks QEMU's machine:
-//! `memory-mps2.x` (Cortex-M4F), `memory-microbit.x` (thumbv6m, `cfg(vaenmf_microbit)`). A
-//! model whose arrays alone exceed the part's flash fails here with the sizes, before the
-//! linker's less helpful "region `FLASH' overflowed".
+//! The memory map follows the place the firmware runs (`build/place.rs`): a board feature
+//! picks the board's `memory-<board>.x` and links defmt; without one, the target picks QEMU's
+//! machine: `memory-mps2.x` (Cortex-M4F), `memory-microbit.x` (thumbv6m,
+//! `cfg(vaenmf_microbit)`). A model whose arrays alone exceed the part's flash fails here with
+//! the sizes, before the linker's less helpful "region `FLASH' overflowed".
 //!
 //! `VAENMF_ENVELOPE` (default `fs=1000,band=20:450,lowpass=4,order=4,decimate=10`) sets the
-//! envelope stage of the live ADC source; its Butterworth sections are designed here with
-//! sci-rs, as the trainer's `--envelope` designs them, and emitted as `ENVELOPE_*` in
+//! envelope stage of the live ADC source; `build/envelope.rs` designs its Butterworth sections
+//! with sci-rs, as the trainer's `--envelope` designs them, and emits them as `ENVELOPE_*` in
 //! `OUT_DIR/envelope.rs`.
 
 use std::env;
@@ -26,12 +26,16 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use sci_rs::signal::filter::design::{butter_dyn, DigitalFilter, FilterBandType, FilterOutputType, Sos};
-
 use vaenmf_core::quant::owned::{
     pair_ordered, FirstLayerArrays, HeadsArrays, HiddenArrays, QuantizedEncoderArrays,
 };
 use vaenmf_core::ModelBlob;
+
+#[path = "build/envelope.rs"]
+mod envelope;
+#[path = "build/place.rs"]
+mod place;
+use place::PLACES;
 
 /// Bytes of the statics emitted so far (model arrays and frames), for the footprint check.
 static STATIC_BYTES: AtomicUsize = AtomicUsize::new(0);
@@ -40,79 +44,14 @@ fn count(values: usize, size: usize) {
     STATIC_BYTES.fetch_add(values * size, Ordering::Relaxed);
 }
 
-/// Where the firmware runs: its memory map and its part's limits.
-struct Place {
-    /// The cargo feature, or "" for QEMU.
-    feature: &'static str,
-    /// What the user reads in errors.
-    name: &'static str,
-    memory: &'static str,
-    flash_kib: usize,
-}
-
-const PLACES: [Place; 4] = [
-    Place {
-        feature: "board-nrf52840",
-        name: "nRF52840-DK (nRF52840)",
-        memory: "memory-nrf52840.x",
-        flash_kib: 1024,
-    },
-    Place {
-        feature: "board-stm32f411",
-        name: "STM32F411E-DISCO (STM32F411VE)",
-        memory: "memory-stm32f411.x",
-        flash_kib: 512,
-    },
-    Place {
-        feature: "",
-        name: "QEMU mps2-an386 (Cortex-M4F, 1 MiB budget)",
-        memory: "memory-mps2.x",
-        flash_kib: 1024,
-    },
-    Place {
-        feature: "",
-        name: "QEMU micro:bit (nRF51822)",
-        memory: "memory-microbit.x",
-        flash_kib: 256,
-    },
-];
-
-/// The place this build is for: at most one board feature; without one, QEMU by target.
-fn place(microbit: bool) -> &'static Place {
-    let boards: Vec<&Place> = PLACES
-        .iter()
-        .filter(|p| !p.feature.is_empty())
-        .filter(|p| {
-            env::var_os(format!(
-                "CARGO_FEATURE_{}",
-                p.feature.to_uppercase().replace('-', "_")
-            ))
-            .is_some()
-        })
-        .collect();
-    match boards.as_slice() {
-        [] if microbit => &PLACES[3],
-        [] => &PLACES[2],
-        [board] if microbit => fail(format!(
-            "{} is a Cortex-M4F board: build it for thumbv7em-none-eabihf, not thumbv6m",
-            board.feature
-        )),
-        [board] => board,
-        _ => fail(format!(
-            "features {} are all board features: choose one",
-            boards.iter().map(|b| b.feature).collect::<Vec<_>>().join(", ")
-        )),
-    }
-}
-
-fn fail(message: String) -> ! {
+pub(crate) fn fail(message: String) -> ! {
     eprintln!("error: {message}");
     std::process::exit(1);
 }
 
 /// One f32 as a Rust expression: `{:?}` prints the shortest string that parses back to the
 /// same f32; recorded frames may hold NaN or ∞ (a dropped sample), which have no literal.
-fn literal(v: f32) -> String {
+pub(crate) fn literal(v: f32) -> String {
     if v.is_nan() {
         "f32::NAN".into()
     } else if v.is_infinite() {
@@ -297,109 +236,6 @@ pub fn encoder() -> Option<vaenmf_core::EncoderWeights<'static, M, H1, H2, R>> {
     code
 }
 
-/// Second-order sections of a Butterworth design (sci-rs, as the trainer designs them).
-fn butterworth(order: usize, wn: Vec<f64>, band: FilterBandType, fs: f64) -> Vec<Sos<f64>> {
-    match butter_dyn(
-        order,
-        wn,
-        Some(band),
-        Some(false),
-        Some(FilterOutputType::Sos),
-        Some(fs),
-    ) {
-        DigitalFilter::Sos(sos) => sos.sos,
-        _ => fail("the Butterworth design returned no second-order sections".into()),
-    }
-}
-
-fn sections(name: &str, sos: &[Sos<f64>]) -> String {
-    let mut s = format!(
-        "pub const {name}: [vaenmf_core::envelope::Section; {}] = [",
-        sos.len()
-    );
-    for x in sos {
-        let f = |v: f64| literal(v as f32);
-        let _ = write!(
-            s,
-            "vaenmf_core::envelope::Section {{ b: [{}, {}, {}], a: [{}, {}] }},",
-            f(x.b[0]),
-            f(x.b[1]),
-            f(x.b[2]),
-            f(x.a[1]),
-            f(x.a[2])
-        );
-    }
-    s + "];\n"
-}
-
-fn bad_setting(item: &str) -> ! {
-    fail(format!(
-        "VAENMF_ENVELOPE: cannot read `{item}` (fs=HZ,band=LO:HI,lowpass=HZ,order=N,decimate=K)"
-    ))
-}
-
-/// The live source's envelope settings (`VAENMF_ENVELOPE`) as constants and sections.
-fn envelope_code() -> String {
-    let spec = env::var("VAENMF_ENVELOPE").unwrap_or_default();
-    let (mut fs, mut band, mut lowpass, mut order, mut decimate) =
-        (1000.0, (20.0, 450.0), 4.0, 4usize, 10u32);
-    for item in spec.split(',').map(str::trim).filter(|i| !i.is_empty()) {
-        let (key, value) = item.split_once('=').unwrap_or_else(|| bad_setting(item));
-        let number = |v: &str| {
-            v.parse::<f64>()
-                .ok()
-                .filter(|x| x.is_finite() && *x > 0.0)
-                .unwrap_or_else(|| bad_setting(item))
-        };
-        match key {
-            "fs" => fs = number(value),
-            "band" => {
-                let (lo, hi) = value.split_once(':').unwrap_or_else(|| bad_setting(item));
-                band = (number(lo), number(hi));
-            }
-            "lowpass" => lowpass = number(value),
-            "order" => {
-                order = value
-                    .parse()
-                    .ok()
-                    .filter(|&o| (1..=8).contains(&o))
-                    .unwrap_or_else(|| bad_setting(item))
-            }
-            "decimate" => {
-                decimate = value
-                    .parse()
-                    .ok()
-                    .filter(|&d| d >= 1)
-                    .unwrap_or_else(|| bad_setting(item))
-            }
-            _ => bad_setting(item),
-        }
-    }
-    let nyquist = fs / 2.0;
-    if !(band.0 < band.1 && band.1 < nyquist && lowpass < nyquist) {
-        fail(format!(
-            "VAENMF_ENVELOPE: band {}:{} Hz and low-pass {lowpass} Hz must lie below the Nyquist frequency {nyquist} Hz, low edge first",
-            band.0, band.1
-        ));
-    }
-    let bandpass = butterworth(order, vec![band.0, band.1], FilterBandType::Bandpass, fs);
-    let low = butterworth(order, vec![lowpass], FilterBandType::Lowpass, fs);
-    let mut code = format!(
-        "/// Raw sampling rate of the live source, Hz.\npub const ENVELOPE_FS_HZ: u32 = {};\n/// Samples per envelope frame.\npub const ENVELOPE_DECIMATE: u32 = {decimate};\npub const ENVELOPE_BAND_SECTIONS: usize = {};\npub const ENVELOPE_LOWPASS_SECTIONS: usize = {};\n",
-        fs.round() as u32,
-        bandpass.len(),
-        low.len()
-    );
-    if (fs.round() - fs).abs() > 0.0 {
-        fail(format!(
-            "VAENMF_ENVELOPE: fs={fs} must be a whole number of Hz (a timer rate)"
-        ));
-    }
-    code += &sections("ENVELOPE_BAND", &bandpass);
-    code += &sections("ENVELOPE_LOWPASS", &low);
-    code
-}
-
 fn read_frames(path: &Path, channels: usize) -> Vec<f32> {
     let text = fs::read_to_string(path).unwrap_or_else(|e| fail(format!("{}: {e}", path.display())));
     let mut out = Vec::new();
@@ -446,7 +282,7 @@ fn main() {
     if microbit {
         println!("cargo::rustc-cfg=vaenmf_microbit");
     }
-    let place = place(microbit);
+    let place = place::select(microbit);
     if !place.feature.is_empty() {
         println!("cargo:rustc-link-arg=-Tdefmt.x");
     }
@@ -513,7 +349,7 @@ pub fn parts() -> vaenmf_core::ModelParts<'static, M, H1, H2, R> {
 
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     fs::write(out.join("model.rs"), code).expect("write model.rs");
-    fs::write(out.join("envelope.rs"), envelope_code()).expect("write envelope.rs");
+    fs::write(out.join("envelope.rs"), envelope::code()).expect("write envelope.rs");
     // Copied as OUT_DIR/memory.x, which cortex-m-rt's link.x includes (a memory.x in the
     // package root would be found first, whatever the target).
     fs::copy(manifest.join(place.memory), out.join("memory.x")).expect("copy memory.x");
