@@ -2,8 +2,9 @@
 //! ADC frame source.
 //!
 //! [`AdcFrames`] samples `M` channels at a fixed rate: TIM2's update interrupt starts one
-//! conversion per channel on ADC1 (software-started, 84 ADC cycles each at 25 MHz: about
-//! 3.4 µs a channel) and queues the raw counts; [`FrameSource::next_frame`] takes them in the
+//! conversion per channel on ADC1 (software-started; 84 cycles of sampling + 12 of conversion
+//! at 25 MHz — PCLK2 / 4, under the part's 36 MHz limit — about 3.8 µs a channel) and queues
+//! the raw counts; [`FrameSource::next_frame`] takes them in the
 //! main loop, converts counts to volts and runs the envelope stage, which hands out one frame
 //! every `decimate` samples. The queue holds [`QUEUE_SAMPLES`] samples, so the tracker may
 //! take that long per frame before samples are lost; lost samples are counted and reported as
@@ -14,7 +15,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 
 use critical_section::Mutex;
 use heapless::Deque;
-use stm32f4xx_hal::adc::config::{AdcConfig, SampleTime};
+use stm32f4xx_hal::adc::config::{AdcConfig, Clock, SampleTime};
 use stm32f4xx_hal::adc::Adc;
 use stm32f4xx_hal::gpio::{Analog, Pin};
 use stm32f4xx_hal::pac::{self, interrupt, Interrupt, ADC1, TIM2};
@@ -212,7 +213,9 @@ impl<const M: usize, const B: usize, const L: usize> AdcFrames<M, B, L> {
                 pc.pc5.into_analog(),
             ),
         };
-        let adc = Adc::new(adc1, true, AdcConfig::default(), &mut rcc);
+        // PCLK2 runs at 100 MHz; the HAL's default PCLK2 / 2 would clock the ADC past 36 MHz.
+        let config = AdcConfig::default().clock(Clock::Pclk2_div_4);
+        let adc = Adc::new(adc1, true, config, &mut rcc);
         let mut timer = tim2.counter_hz(&mut rcc);
         timer
             .start(sample_rate_hz.Hz())
