@@ -7,6 +7,13 @@
       the bundled data/speech-mini files) and the oracle-mask SDRs of the bundled test
       mixtures made by `vaenmf speech mix` (SciPy STFT, 512-point periodic Hamming, hop 128).
 
+  python scripts/speech_reference.py int16-input
+      Writes host-trainer/tests/fixtures/speech/int16_input.json and int16_{clean,noise,noisy}.wav:
+      a 0 dB mixture whose clean, noise and noisy files were each rounded to 16-bit PCM, and
+      mir_eval's ratios of the unprocessed input with and without the permutation search
+      (the input is the speech estimate; with the search the rounding-noise residual can be
+      picked as the "speech").
+
   python scripts/speech_reference.py baseline --data DIR [--snr -5,0] [--out FILE]
       The plain supervised-NMF pipeline the issue describes, on DIR (the layout of
       ../shared/data/speech): scikit-learn NMF(40, solver='mu', init='random', max_iter=200)
@@ -156,6 +163,34 @@ def fixtures():
     print(json.dumps(out, indent=1))
 
 
+def int16_input():
+    import scipy.io.wavfile
+    n = 2 * FS
+    _, clean = read_wav(os.path.join(MINI, "clean/test/ls_302-123504-0000.wav"))
+    clean = 0.7 * clean[FS:FS + n]  # a level change: the clean file is rounded anew
+    _, noise = read_wav(os.path.join(MINI, "noise/babble/test.wav"))
+    noise = noise[:n] * np.linalg.norm(clean) / np.linalg.norm(noise[:n])  # 0 dB
+
+    def pcm(x):
+        return np.clip(np.round(x * 32768.0), -32768, 32767).astype(np.int16)
+
+    files = {"clean": pcm(clean), "noise": pcm(noise), "noisy": pcm(clean + noise)}
+    for name, x in files.items():
+        scipy.io.wavfile.write(os.path.join(FIX, f"int16_{name}.wav"), FS, x)
+    c, nz, y = (files[k].astype(np.float64) / 32768.0 for k in ("clean", "noise", "noisy"))
+    refs, ests = np.vstack([c, nz]), np.vstack([y, c + nz - y])
+    out = {"generator": "scripts/speech_reference.py int16-input",
+           "mir_eval": __import__("mir_eval").__version__,
+           "files": {k: f"int16_{k}.wav" for k in files}}
+    for key, perm in [("fixed", False), ("permutation", True)]:
+        sdr, sir, sar, p = bss_eval_sources(refs, ests, compute_permutation=perm)
+        out[key] = {"sdr": float(sdr[0]), "sir": float(sir[0]), "sar": float(sar[0]),
+                    "permuted": bool(p[0] != 0)}
+    with open(os.path.join(FIX, "int16_input.json"), "w") as f:
+        json.dump(out, f, indent=1)
+    print(json.dumps(out, indent=1))
+
+
 def baseline(args):
     from sklearn.decomposition import NMF
 
@@ -208,10 +243,11 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("fixtures")
+    sub.add_parser("int16-input")
     b = sub.add_parser("baseline")
     b.add_argument("--data", required=True)
     b.add_argument("--mixtures", required=True)
     b.add_argument("--snr", default="-5,0", help="SNRs of the manifest to score")
     b.add_argument("--out", default="baseline.json")
     a = ap.parse_args()
-    fixtures() if a.cmd == "fixtures" else baseline(a)
+    {"fixtures": fixtures, "int16-input": int16_input}.get(a.cmd, lambda: baseline(a))()

@@ -47,6 +47,17 @@ pub const CHECKSUM_LEN: usize = 4;
 
 const CRC32: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
 
+/// The CRC-32 the decoder checks, of the concatenation of `parts` (a blob's bytes before the
+/// checksum, in one piece or several: a device can check a modified view of a blob in flash
+/// without copying it).
+pub fn checksum(parts: &[&[u8]]) -> u32 {
+    let mut digest = CRC32.digest();
+    for part in parts {
+        digest.update(part);
+    }
+    digest.finalize()
+}
+
 #[derive(Serialize, Deserialize)]
 struct Preamble {
     magic: [u8; 4],
@@ -105,7 +116,7 @@ fn open(bytes: &[u8]) -> Result<(u16, BlobHeader, &[u8]), ModelError> {
     }
     let (body, crc) = bytes.split_at(bytes.len() - CHECKSUM_LEN);
     let stored = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
-    let computed = CRC32.checksum(body);
+    let computed = checksum(&[body]);
     if stored != computed {
         return Err(ModelError::Checksum { stored, computed });
     }

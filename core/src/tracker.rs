@@ -30,6 +30,14 @@ pub struct TrackedFrame<const M: usize, const R: usize> {
 /// `W·z`, and update the windowed VAF. VAF is computed in scaled units, the space the
 /// dictionary was learned in. Memory is fixed: `WINDOW × 2M` floats plus the NNLS Gram
 /// matrix; nothing is allocated.
+///
+/// Runs for days: the window's running sums are added to and subtracted from every frame, and
+/// the rounding of those steps would pile up over millions of frames. A second set of sums
+/// counts the frames pushed since the last rebuild; each time `WINDOW` frames have been
+/// pushed it holds exactly the window, and replaces the running sums. The rounding error of
+/// the VAF is therefore that of at most `2 × WINDOW` additions, however long the tracker
+/// runs. No counter wraps: [`frames`](Self::frames) is a `u64` (5·10⁹ years at 100 frames/s)
+/// and the rebuild count stays below `WINDOW`.
 #[derive(Debug, Clone)]
 pub struct SynergyTracker<
     'a,
@@ -43,6 +51,9 @@ pub struct SynergyTracker<
     nnls: NnlsSolver<'a, R>,
     window: Deque<([f32; M], [f32; M]), WINDOW>,
     totals: VafAccumulator<M>,
+    /// The frames pushed since the last rebuild of `totals` (`pushed` of them, < `WINDOW`).
+    fresh: VafAccumulator<M>,
+    pushed: usize,
     frames: u64,
 }
 
@@ -56,6 +67,8 @@ impl<'a, const M: usize, const H1: usize, const H2: usize, const R: usize, const
             nnls: NnlsSolver::new(model.dictionary()),
             window: Deque::new(),
             totals: VafAccumulator::new(),
+            fresh: VafAccumulator::new(),
+            pushed: 0,
             frames: 0,
         }
     }
@@ -95,6 +108,14 @@ impl<'a, const M: usize, const H1: usize, const H2: usize, const R: usize, const
             // Cannot fail: a slot was freed above when the window was full.
             let _ = self.window.push_back((input, reconstruction));
             self.totals.add(&input, &reconstruction);
+            self.fresh.add(&input, &reconstruction);
+            self.pushed += 1;
+            if self.pushed == WINDOW {
+                // The last WINDOW frames are the window: sums free of past rounding.
+                self.totals = self.fresh;
+                self.fresh = VafAccumulator::new();
+                self.pushed = 0;
+            }
         }
         self.frames += 1;
         Ok(TrackedFrame {
@@ -124,6 +145,8 @@ impl<'a, const M: usize, const H1: usize, const H2: usize, const R: usize, const
     pub fn reset(&mut self) {
         self.window.clear();
         self.totals = VafAccumulator::new();
+        self.fresh = VafAccumulator::new();
+        self.pushed = 0;
         self.frames = 0;
     }
 }

@@ -77,7 +77,10 @@ pub fn r2_centred(x: &[f32], xhat: &[f32]) -> Result<f32, InputError> {
 }
 
 /// Streaming per-channel sums of squared error and energy (`f64`), for VAF over a stream or
-/// a sliding window (frames can be removed again exactly as they were added).
+/// a sliding window. A removal subtracts exactly the terms its frame added, but each add and
+/// each subtraction rounds: after a loud frame leaves the window the sums keep up to an ulp
+/// of the loud sum (clamped so they never go negative). A window that runs for long rebuilds
+/// its sums from the frames it holds ([`crate::SynergyTracker`] does, once per window).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct VafAccumulator<const M: usize> {
     err: [f64; M],
@@ -116,6 +119,11 @@ impl<const M: usize> VafAccumulator<M> {
             self.err[k] = (self.err[k] - e).max(0.0);
             self.energy[k] = (self.energy[k] - s).max(0.0);
         }
+    }
+
+    /// The per-channel sums `(‖x − x̂‖², ‖x‖²)` of the frames added (and not removed).
+    pub fn sums(&self) -> ([f64; M], [f64; M]) {
+        (self.err, self.energy)
     }
 
     /// Global VAF over the frames added.

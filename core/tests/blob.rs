@@ -3,7 +3,7 @@
 mod common;
 
 use common::random_blob;
-use vaenmf_core::blob::{FORMAT_VERSION, MAGIC};
+use vaenmf_core::blob::{FORMAT_VERSION, MAGIC, PREAMBLE_LEN};
 use vaenmf_core::{peek_header, Field, ModelBlob, ModelError, ModelStorage};
 
 #[test]
@@ -263,6 +263,20 @@ fn checksummed_but_invalid_values_are_rejected_on_decode() {
     );
 }
 
+/// The decoder's checksum over a blob in pieces equals the one over the whole: what the
+/// firmware's self-test relies on to check a flipped bit in place.
+#[test]
+fn checksum_over_parts_equals_checksum_over_the_whole() {
+    use vaenmf_core::blob::{checksum, CHECKSUM_LEN};
+    let bytes = random_blob(17, 3, (4, 5), 2).to_bytes().unwrap();
+    let body = &bytes[..bytes.len() - CHECKSUM_LEN];
+    let stored = u32::from_le_bytes(bytes[body.len()..].try_into().unwrap());
+    assert_eq!(checksum(&[body]), stored);
+    assert_eq!(checksum(&[&body[..7], &body[7..8], &body[8..]]), stored);
+    let flipped = [body[8] ^ 1];
+    assert_ne!(checksum(&[&body[..8], &flipped, &body[9..]]), stored);
+}
+
 mod fuzz {
     //! Property-based fuzzing of both decoders (the cargo-fuzz target in `core/fuzz` does
     //! the same coverage-guided, on a nightly toolchain). Random bytes, and mutations of a
@@ -278,14 +292,40 @@ mod fuzz {
         }
     }
 
+    /// An over-long varint (the channel count 3 written as `0x83 0x00`) decodes to the same
+    /// blob, which re-encodes to other, shorter bytes: decode → encode is not the identity on
+    /// bytes, only on blobs.
+    #[test]
+    fn an_over_long_varint_decodes_equal_and_re_encodes_canonically() {
+        let blob = random_blob(16, 3, (4, 5), 2);
+        let bytes = blob.to_bytes().unwrap();
+        assert_eq!(
+            bytes[PREAMBLE_LEN], 3,
+            "the payload starts with the channel count"
+        );
+        let mut long = bytes[..PREAMBLE_LEN].to_vec();
+        long.extend_from_slice(&[0x83, 0x00]);
+        long.extend_from_slice(&bytes[PREAMBLE_LEN + 1..]);
+        let payload = (long.len() - PREAMBLE_LEN - 4) as u32;
+        long[6..10].copy_from_slice(&payload.to_le_bytes());
+        fix_crc(&mut long);
+        let decoded = ModelBlob::from_bytes(&long).unwrap();
+        assert_eq!(decoded, blob);
+        let again = decoded.to_bytes().unwrap();
+        assert_ne!(again, long);
+        assert_eq!(again, bytes);
+        assert_eq!(ModelBlob::from_bytes(&again).unwrap(), decoded);
+    }
+
     fn decode_both(bytes: &[u8]) {
         let owned = ModelBlob::from_bytes(bytes);
         let mut storage = ModelStorage::<3, 4, 5, 2>::new();
         let stored = storage.decode(bytes).map(|m| m.dims());
         if let Ok(blob) = &owned {
             blob.validate().unwrap();
-            // Whatever decodes re-encodes to the same bytes.
-            assert_eq!(blob.to_bytes().unwrap(), bytes);
+            // Whatever decodes re-encodes to a blob that decodes equal (the bytes may differ:
+            // postcard reads over-long varints, the encoder writes the shortest).
+            assert_eq!(&ModelBlob::from_bytes(&blob.to_bytes().unwrap()).unwrap(), blob);
         }
         if let Ok(dims) = stored {
             assert_eq!(owned.unwrap().dims, dims);

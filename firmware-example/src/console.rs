@@ -41,7 +41,7 @@ impl Console {
 
 /// Writes one tracked frame's line, `z,<frame>,<z1>,...,<zr>`: each activation in the
 /// shortest decimal that reads back as the same f32 (the QEMU tests compare them bit for bit).
-pub fn write_activations(out: &mut impl core::fmt::Write, frame: usize, activations: &[f32]) {
+pub fn write_activations(out: &mut impl core::fmt::Write, frame: u64, activations: &[f32]) {
     let _ = write!(out, "z,{frame}");
     for z in activations {
         let _ = write!(out, ",{z:e}");

@@ -54,7 +54,7 @@ fn main() -> ! {
         let (cost, result) = counter.measure(|| tracker.push(&frame));
         busy += cost;
         match result {
-            Ok(tracked) => write_activations(&mut out, f, &tracked.activations),
+            Ok(tracked) => write_activations(&mut out, f as u64, &tracked.activations),
             // The tracker left its state untouched: log the frame and go on.
             Err(e) => {
                 skipped += 1;

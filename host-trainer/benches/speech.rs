@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use vaenmf_trainer::nmf::{fit, NmfConfig, NmfInit, NmfLoss};
 use vaenmf_trainer::speech::audio::{read_wav, wav_bytes, WavFormat};
-use vaenmf_trainer::speech::bss_eval::speech_ratios;
+use vaenmf_trainer::speech::bss_eval::{speech_ratios, Assignment};
 use vaenmf_trainer::speech::dictionary::{learn, magnitude_frames};
 use vaenmf_trainer::speech::mix::noise_gain;
 use vaenmf_trainer::speech::pesq::pesq;
@@ -116,7 +116,9 @@ fn main() {
     }
     let secs = |tool: &str, key: &str| py[tool][key].as_f64();
 
-    let (t_bss, (r, _)) = best(10, || speech_ratios(&clean, &noise, &estimate).expect("bss"));
+    let (t_bss, (r, _)) = best(10, || {
+        speech_ratios(&clean, &noise, &estimate, Assignment::Permutation).expect("bss")
+    });
     println!(
         "BSS-eval, 3 s at 16 kHz, 2 sources: ours {t_bss:.4} s (SDR {:.3} dB; mir_eval {} dB)",
         r.sdr,

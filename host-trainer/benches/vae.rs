@@ -51,8 +51,11 @@ fn training_frames_per_second(backend: Backend, steps: usize) -> f64 {
     let mut step = |i: usize, model: VaeNmf| {
         let x = batches[i % batches.len()].clone();
         let (alpha, beta) = model.encode(x.clone(), 1e-3);
-        let z = sample_gamma(alpha.clone(), beta.clone(), 1, &mut rng);
-        let loss = model.loss(x, z, alpha, beta, 0.05, false, 1.0, 1000.0).objective;
+        let z = sample_gamma(alpha.clone(), beta.clone(), 1, &mut rng).unwrap();
+        let loss = model
+            .loss(x, z, alpha, beta, 0.05, false, 1.0, 1000.0)
+            .unwrap()
+            .objective;
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         optim.step(1e-3, model, grads)
     };
@@ -128,7 +131,7 @@ fn main() {
         Tensor::from_data(TensorData::new(random(&mut rng, R * M), [R, M]), &device),
         &device,
     );
-    let blob = vaenmf_trainer::vae::to_blob(&model, &arch, 1.0, &[1.0; M]);
+    let blob = vaenmf_trainer::vae::to_blob(&model, &arch, 1.0, &[1.0; M]).unwrap();
     let bytes = blob.to_bytes().expect("blob");
     let mut storage = Box::new(ModelStorage::<M, H, H, R>::new());
     let core = storage.decode(&bytes).expect("decode");

@@ -90,8 +90,8 @@ impl NmfConfig {
                 format!("between 1 and {MAX_DICTIONARY_RANK}"),
             ));
         }
-        params::at_least("iterations", self.iterations, 1)?;
-        params::at_least("restarts", self.restarts, 1)?;
+        params::within("iterations", self.iterations, 1, params::limits::ITERATIONS)?;
+        params::within("restarts", self.restarts, 1, params::limits::RESTARTS)?;
         params::nonnegative("tol", self.tol)?;
         params::nonnegative("sparsity", f64::from(self.sparsity))?;
         Ok(Checked::new_unchecked(self))

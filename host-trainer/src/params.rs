@@ -59,6 +59,42 @@ pub fn nonnegative(parameter: &'static str, value: f64) -> Result<(), ParamError
     }
 }
 
+/// Upper bounds of the sizes a user sets: far above real use, far below what exhausts the
+/// memory or the patience of a 2-core machine before the run could say anything.
+pub mod limits {
+    /// Multiplicative updates, DNMF and separation iterations.
+    pub const ITERATIONS: usize = 1_000_000;
+    /// Restarts of an NMF fit.
+    pub const RESTARTS: usize = 1_000;
+    /// Training epochs.
+    pub const EPOCHS: usize = 100_000;
+    /// Minibatch size.
+    pub const BATCH_SIZE: usize = 65_536;
+    /// Width of one hidden layer.
+    pub const WIDTH: usize = 8_192;
+    /// Hidden layers of a network.
+    pub const LAYERS: usize = 8;
+    /// Context frames on each side of a network's input.
+    pub const CONTEXT: usize = 32;
+    /// FFT size of the speech front end (0.34 s at 48 kHz).
+    pub const N_FFT: usize = 16_384;
+    /// Sample rate, Hz.
+    pub const SAMPLE_RATE: u32 = 384_000;
+}
+
+/// `value` must lie in `min ..= max`.
+pub fn within(parameter: &'static str, value: usize, min: usize, max: usize) -> Result<(), ParamError> {
+    if (min..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(ParamError::new(
+            parameter,
+            value,
+            format!("between {min} and {max}"),
+        ))
+    }
+}
+
 /// `value` must be at least `min`.
 pub fn at_least(parameter: &'static str, value: usize, min: usize) -> Result<(), ParamError> {
     if value >= min {

@@ -137,14 +137,14 @@ fn fit_vae(
     progress: &dyn Progress,
 ) -> Result<Fitted> {
     let fit = vae_training::train(x, params, |log, epochs| progress.epoch(log, epochs))?;
-    let (w, clamp) = crate::vae::dictionary(&fit.model);
+    let (w, clamp) = crate::vae::dictionary(&fit.model)?;
     let synergies = Synergies {
         channels: x.channels,
         rank: params.rank,
         w,
     };
-    let z = posterior_means(&fit.model, x, params.floor, params.backend);
-    let blob = crate::vae::to_blob(&fit.model, &fit.arch, params.alpha0, input_scale);
+    let z = posterior_means(&fit.model, x, params.floor, params.backend)?;
+    let blob = crate::vae::to_blob(&fit.model, &fit.arch, params.alpha0, input_scale)?;
     let details = serde_json::json!({
         "config": params,
         "validation_fraction_used": params.validation_every().map_or(0.0, |k| 1.0 / k as f64),
@@ -171,9 +171,9 @@ fn posterior_means(
     x: &EmgMatrix,
     floor: f64,
     backend: Backend,
-) -> Vec<f32> {
-    let (a, b) = vae_training::posterior(model, x, floor, backend);
-    a.iter().zip(&b).map(|(a, b)| a / b).collect()
+) -> Result<Vec<f32>> {
+    let (a, b) = vae_training::posterior(model, x, floor, backend)?;
+    Ok(a.iter().zip(&b).map(|(a, b)| a / b).collect())
 }
 
 /// VAF with the method's own activations and with an NNLS refit, and the refit's
@@ -263,7 +263,7 @@ pub fn train(prepared: &Prepared, settings: &TrainSettings, progress: &dyn Progr
             // activations are the NNLS refit.
             let own_z = match &fitted.encoder {
                 Some((model, floor, backend)) => {
-                    arrange::permute_columns(&posterior_means(model, t, *floor, *backend), &perm)
+                    arrange::permute_columns(&posterior_means(model, t, *floor, *backend)?, &perm)
                 }
                 None => synergies.nnls_activations(t)?,
             };

@@ -81,12 +81,17 @@ rejected! {
     validation_above_one: ["--method", VAE, "--validation", "1.5"] => ["--validation 1.5", "(0, 0.5]"];
     validation_negative: ["--method", VAE, "--validation", "-0.1"] => ["--validation -0.1", "(0, 0.5]"];
     boost_zero: ["--method", VAE, "--boost", "0"] => ["--boost 0", "at least 1"];
-    batch_size_zero: ["--method", VAE, "--batch-size", "0"] => ["--batch-size 0", "at least 1"];
-    epochs_zero: ["--method", VAE, "--epochs", "0"] => ["--epochs 0", "at least 1"];
+    batch_size_zero: ["--method", VAE, "--batch-size", "0"] => ["--batch-size 0", "between 1 and 65536"];
+    batch_size_above_cap: ["--method", VAE, "--batch-size", "65537"] => ["--batch-size 65537", "between 1 and 65536"];
+    epochs_zero: ["--method", VAE, "--epochs", "0"] => ["--epochs 0", "between 1 and 100000"];
+    epochs_above_cap: ["--method", VAE, "--epochs", "100001"] => ["--epochs 100001", "between 1 and 100000"];
+    hidden_too_wide: ["--method", VAE, "--hidden", "8193,10"] => ["--hidden 8193,10", "two widths between 1 and 8192"];
     checkpoint_every_without_dir: ["--method", VAE, "--checkpoint-every", "5"]
         => ["--checkpoint-every 5", "--checkpoint-dir"];
-    restarts_zero: ["--restarts", "0"] => ["--restarts 0", "at least 1"];
-    iterations_zero: ["--iterations", "0"] => ["--iterations 0", "at least 1"];
+    restarts_zero: ["--restarts", "0"] => ["--restarts 0", "between 1 and 1000"];
+    restarts_above_cap: ["--restarts", "1001"] => ["--restarts 1001", "between 1 and 1000"];
+    iterations_zero: ["--iterations", "0"] => ["--iterations 0", "between 1 and 1000000"];
+    iterations_above_cap: ["--iterations", "1000001"] => ["--iterations 1000001", "between 1 and 1000000"];
     tol_negative: ["--tol", "-1"] => ["--tol -1", "≥ 0"];
     sparsity_negative: ["--method", "sparse-nmf", "--sparsity", "-0.5"] => ["--sparsity -0.5", "≥ 0"];
     rank_above_cap: ["--rank", "17"] => ["--rank 17", "between 1 and 16"];

@@ -115,6 +115,47 @@ fn dnmf_training_lowers_the_objective_and_keeps_the_bases_nonnegative() {
     }
 }
 
+/// DNMF's objective of an f32 problem with 1.3 M terms equals the same objective computed in
+/// f64 from the same values to 1e-6 (an f32 running sum drifts by ~1e-4 here: DNMF picks its
+/// best iterate on this sum).
+#[test]
+fn dnmf_objective_of_an_f32_problem_is_summed_without_drift() {
+    let mut rng = Prng::new(5);
+    let (bins, frames, rs, rn) = (257, 5000, 3, 2);
+    let w = random_matrix(&mut rng, bins, rs + rn, 0.1, 1.0);
+    let h = random_matrix(&mut rng, rs + rn, frames, 0.1, 1.0);
+    let speech = random_matrix(&mut rng, bins, frames, 0.0, 1.0);
+    let mixture = &speech + random_matrix(&mut rng, bins, frames, 0.0, 1.0);
+    let single = |m: &DMatrix<f64>| m.map(|v| v as f32);
+    let (w32, h32, s32, m32) = (single(&w), single(&h), single(&speech), single(&mixture));
+    let wide = |m: &DMatrix<f32>| m.map(f64::from);
+    let (w64, h64, s64, m64) = (wide(&w32), wide(&h32), wide(&s32), wide(&m32));
+    for loss in [NmfLoss::Frobenius, NmfLoss::KullbackLeibler] {
+        let p32 = Problem {
+            h: &h32,
+            speech_rank: rs,
+            mixture: &m32,
+            speech: &s32,
+            loss,
+            p: 2.0f32,
+        };
+        let p64 = Problem {
+            h: &h64,
+            speech_rank: rs,
+            mixture: &m64,
+            speech: &s64,
+            loss,
+            p: 2.0f64,
+        };
+        let (ours, reference) = (dnmf::objective(&w32, &p32), dnmf::objective(&w64, &p64));
+        let rel = (ours - reference).abs() / reference.abs();
+        assert!(
+            rel < 1e-6,
+            "{loss:?}: f32 problem {ours}, f64 {reference}: relative {rel:e}"
+        );
+    }
+}
+
 /// The mask layer's loss written out in f64, independently of the burn version.
 fn mask_loss_f64(out: &[f64], x: &[f64], s: &[f64], n: &[f64], bins: usize, gamma: f64) -> f64 {
     let frames = x.len() / bins;
@@ -163,7 +204,7 @@ fn mask_layer_gradient_matches_central_finite_differences() {
     );
     let value = f64::from(loss.clone().into_scalar::<f32>());
     let grads = loss.backward();
-    let analytic = to_vec(outputs.grad(&grads).expect("gradient of the outputs"));
+    let analytic = to_vec(outputs.grad(&grads).expect("gradient of the outputs")).unwrap();
 
     let reference = mask_loss_f64(&out, &x, &s, &n, bins, gamma);
     assert!(
@@ -351,6 +392,24 @@ fn speech_table_rejects_bad_input_and_writes_nothing() {
     let i = short_args.iter().rposition(|a| a == "--noise").unwrap();
     short_args.drain(i..i + 2);
     fails_with(&short_args, "fewer than utterance");
+    // A training noise shorter than a training utterance: refused before any training (no
+    // stage is logged), naming the noise and the flag that repeats it.
+    let short_train = format!(
+        "short={}:{}",
+        short.display(),
+        mini("noise/running_tap/test.wav").display()
+    );
+    let mut short_args = with(&args, "--noise", &short_train);
+    let i = short_args.iter().rposition(|a| a == "--noise").unwrap();
+    short_args.drain(i..i + 2);
+    let output = vaenmf().args(&short_args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("'short (train)'") && stderr.contains("--loop-noise"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("dictionary"), "training started: {stderr}");
     // More atoms than spectrogram frames of one short training utterance.
     let tiny = dir.path().join("tiny");
     std::fs::create_dir_all(&tiny).unwrap();
@@ -371,6 +430,27 @@ fn speech_table_rejects_bad_input_and_writes_nothing() {
     assert!(!out.join("table.json").exists() && !out.join("table.md").exists());
 }
 
+/// `--loop-noise` reaches the training mixtures: a training noise shorter than an utterance
+/// is repeated instead of refused.
+#[test]
+fn loop_noise_applies_to_training_mixtures() {
+    use vaenmf_trainer::speech::mix::Named;
+    use vaenmf_trainer::speech::training_set::training_mixtures;
+    let utterance = Named {
+        name: "u".into(),
+        samples: (0..1000).map(|t| (t as f32 * 0.1).sin()).collect(),
+    };
+    let noise = Named {
+        name: "n".into(),
+        samples: (0..300).map(|t| (t as f32 * 0.37).cos()).collect(),
+    };
+    let err = training_mixtures(&[utterance.clone()], &[noise.clone()], &[0.0], 1, false).unwrap_err();
+    assert!(err.to_string().contains("--loop-noise"), "{err}");
+    let set = training_mixtures(&[utterance], &[noise], &[0.0, 5.0], 1, true).unwrap();
+    assert_eq!(set.len(), 2);
+    assert!(set.iter().all(|m| m.noise_part.len() == 1000));
+}
+
 #[test]
 fn pooled_training_mixtures_give_every_noise_its_turn() {
     use vaenmf_trainer::speech::mix::Named;
@@ -385,7 +465,7 @@ fn pooled_training_mixtures_give_every_noise_its_turn() {
     let utterances: Vec<Named> = (0..3).map(|u| signal(&format!("u{u}"), 800, u)).collect();
     let noises = [signal("a", 4000, 10), signal("b", 4000, 11)];
     let snrs = [-5.0, 0.0, 5.0, 10.0];
-    let set = training_mixtures(&utterances, &noises, &snrs, 3).unwrap();
+    let set = training_mixtures(&utterances, &noises, &snrs, 3, false).unwrap();
     // As many mixtures as with one noise, half from each noise, every (utterance, SNR) once.
     assert_eq!(set.len(), 12);
     assert_eq!(set.iter().filter(|m| m.noise == 0).count(), 6);
@@ -393,9 +473,9 @@ fn pooled_training_mixtures_give_every_noise_its_turn() {
     pairs.sort();
     pairs.dedup();
     assert_eq!(pairs.len(), 12);
-    let again = training_mixtures(&utterances, &noises, &snrs, 3).unwrap();
+    let again = training_mixtures(&utterances, &noises, &snrs, 3, false).unwrap();
     assert!(set.iter().zip(&again).all(|(a, b)| a.noisy == b.noisy));
-    let one = training_mixtures(&utterances, &noises[..1], &snrs, 3).unwrap();
+    let one = training_mixtures(&utterances, &noises[..1], &snrs, 3, false).unwrap();
     assert_eq!(one.len(), 12);
     assert!(one.iter().all(|m| m.noise == 0));
 }

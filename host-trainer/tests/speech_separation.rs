@@ -14,7 +14,7 @@ use vaenmf_trainer::data::EmgMatrix;
 use vaenmf_trainer::nmf::{self, NmfConfig, NmfInit, NmfLoss};
 use vaenmf_trainer::nmf_gemm::{self, MuSettings};
 use vaenmf_trainer::speech::audio::read_wav;
-use vaenmf_trainer::speech::bss_eval::{bss_eval_sources, speech_ratios};
+use vaenmf_trainer::speech::bss_eval::{bss_eval_sources, speech_ratios, Assignment};
 use vaenmf_trainer::speech::mix::{mix, Mixture, Named};
 use vaenmf_trainer::speech::pesq::pesq;
 use vaenmf_trainer::speech::separate::oracle;
@@ -92,8 +92,67 @@ fn bss_eval_rejects_unequal_lengths_and_silent_references() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("reference 2 is silent"), "{err}");
-    let err = speech_ratios(&a, &a, &b).unwrap_err().to_string();
+    let err = speech_ratios(&a, &a, &b, Assignment::Fixed)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("999") && err.contains("1000"), "{err}");
+}
+
+/// The unprocessed input of a 0 dB mixture whose clean, noise and noisy files were each
+/// rounded to 16-bit PCM: the input is the speech estimate, SDR ≈ 0 dB. With mir_eval's
+/// permutation search the residual `s + n − x` (rounding noise) is chosen as the "speech"
+/// and the input scores about −18 dB; both against mir_eval on the same files. Through the
+/// `speech metrics` command, which must use the fixed assignment by default.
+#[test]
+fn unprocessed_int16_input_scores_zero_db_without_the_permutation_search() {
+    let (dir, _) = fixtures();
+    let json = std::fs::read_to_string(dir.join("int16_input.json")).unwrap();
+    let reference: Value = serde_json::from_str(&json).unwrap();
+    let file = |k: &str| dir.join(reference["files"][k].as_str().unwrap());
+    let [clean, noise, noisy] = ["clean", "noise", "noisy"].map(|k| samples(&file(k)));
+    let out = tempfile::tempdir().unwrap();
+    let report = out.path().join("input.json");
+    let metrics = |extra: &[&str]| -> Value {
+        let mut args = vec![
+            "speech".to_string(),
+            "metrics".into(),
+            "--reference".into(),
+            file("clean").display().to_string(),
+            "--noise".into(),
+            file("noise").display().to_string(),
+            "--estimate".into(),
+            file("noisy").display().to_string(),
+            "--report".into(),
+            report.display().to_string(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        run_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap()
+    };
+    let fixed = metrics(&[]);
+    assert_eq!(fixed["bss_eval_assignment"], "fixed");
+    assert_eq!(fixed["permuted"], false);
+    let sdr = f(&fixed["sdr"]);
+    assert!(sdr.abs() < 0.3, "input SDR {sdr:.3} dB, expected ≈ 0");
+    for key in ["sdr", "sir", "sar"] {
+        let (ours, theirs) = (f(&fixed[key]), f(&reference["fixed"][key]));
+        assert!(
+            (ours - theirs).abs() < 0.05,
+            "{key}: ours {ours:.4}, mir_eval {theirs:.4}"
+        );
+    }
+    // mir_eval's default, asked for: the swapped residual, as mir_eval reports it.
+    let permuted = metrics(&["--permutation"]);
+    assert_eq!(permuted["bss_eval_assignment"], "permutation");
+    assert_eq!(permuted["permuted"], true);
+    let (ours, theirs) = (f(&permuted["sdr"]), f(&reference["permutation"]["sdr"]));
+    assert!(
+        (ours - theirs).abs() < 0.05,
+        "permutation SDR: ours {ours:.4}, mir_eval {theirs:.4}"
+    );
+    // The library call agrees with the command.
+    let (r, swapped) = speech_ratios(&clean, &noise, &noisy, Assignment::Fixed).unwrap();
+    assert!(!swapped && (r.sdr - sdr).abs() < 1e-9);
 }
 
 /// A pure tone as a reference makes the Gram matrix of its delayed copies (numerically)
@@ -107,7 +166,7 @@ fn bss_eval_handles_a_singular_gram_matrix() {
     let tone: Vec<f32> = (0..n).map(|t| (0.05 * t as f64).sin() as f32).collect();
     let noise: Vec<f32> = (0..n).map(|_| rng.normal() as f32).collect();
     let estimate: Vec<f32> = tone.iter().zip(&noise).map(|(s, v)| s + 0.1 * v).collect();
-    let (r, permuted) = speech_ratios(&tone, &noise, &estimate).unwrap();
+    let (r, permuted) = speech_ratios(&tone, &noise, &estimate, Assignment::Permutation).unwrap();
     assert!(!permuted);
     let es: f64 = tone.iter().map(|&v| f64::from(v).powi(2)).sum();
     let en: f64 = noise.iter().map(|&v| f64::from(0.1 * v).powi(2)).sum();
@@ -166,7 +225,8 @@ fn oracle_mask_matches_the_python_reference_within_a_tenth_of_a_db() {
             .unwrap();
         assert_eq!(m.segment_start as u64, case["segment_start"].as_u64().unwrap());
         let est = oracle(&stft, &m.clean, &m.noise_part, 2.0).unwrap();
-        let (ratios, permuted) = speech_ratios(&m.clean, &m.noise_part, &est).unwrap();
+        let (ratios, permuted) =
+            speech_ratios(&m.clean, &m.noise_part, &est, Assignment::Permutation).unwrap();
         assert!(!permuted);
         let expected = f(&case["sdr"]);
         assert!(

@@ -36,8 +36,8 @@ fn tensor1(values: &[f32], device: &Device) -> Tensor<1> {
 fn tensor_lgamma_and_digamma_match_libm_and_the_core() {
     let xs: Vec<f32> = vec![1e-3, 0.01, 0.1, 0.3, 0.5, 1.0, 1.7, 3.0, 7.5, 20.0, 150.0, 1e4];
     let d = device();
-    let lg = to_vec(special::lgamma(tensor1(&xs, &d)));
-    let dg = to_vec(special::digamma(tensor1(&xs, &d)));
+    let lg = to_vec(special::lgamma(tensor1(&xs, &d))).unwrap();
+    let dg = to_vec(special::digamma(tensor1(&xs, &d))).unwrap();
     for ((&x, &l), &p) in xs.iter().zip(&lg).zip(&dg) {
         let (want_l, want_p) = (lgamma(f64::from(x)), digamma(f64::from(x)));
         // f32 evaluation: absolute error relative to the magnitude of the terms involved.
@@ -64,7 +64,8 @@ fn tensor_kl_matches_the_closed_form() {
             tensor1(&alphas, &d),
             tensor1(&betas, &d),
             alpha0,
-        ));
+        ))
+        .unwrap();
         for ((&a, &b), &k) in alphas.iter().zip(&betas).zip(&kl) {
             let want = kl_gamma(f64::from(a), f64::from(b), alpha0, 1.0);
             assert!(
@@ -83,7 +84,8 @@ fn reparameterised_samples_have_gamma_moments() {
     for (alpha, beta) in [(0.3f32, 0.5f32), (1.0, 2.0), (5.0, 0.5), (40.0, 2.0)] {
         let a = Tensor::<2>::full([n, 1], alpha, &d);
         let b = Tensor::<2>::full([n, 1], beta, &d);
-        let z: Vec<f64> = to_vec(sample_gamma(a, b, 1, &mut rng))
+        let z: Vec<f64> = to_vec(sample_gamma(a, b, 1, &mut rng).unwrap())
+            .unwrap()
             .into_iter()
             .map(f64::from)
             .collect();
@@ -147,7 +149,7 @@ fn sampler_gradients_match_finite_differences_of_the_sampler() {
         } else {
             (at, bt)
         };
-        let z = sample_gamma(at.clone(), bt.clone(), 2, &mut Prng::new(seed));
+        let z = sample_gamma(at.clone(), bt.clone(), 2, &mut Prng::new(seed)).unwrap();
         (z, at, bt)
     };
     let h = 1e-2f32;
@@ -155,9 +157,9 @@ fn sampler_gradients_match_finite_differences_of_the_sampler() {
         for (a, b) in [(0.4f32, 1.5f32), (3.0, 0.5)] {
             let (z, at, bt) = draw(a, b, seed, &dev, true);
             let grads = z.sum().backward();
-            let ga = f64::from(to_vec(at.grad(&grads).expect("dα"))[0]);
-            let gb = f64::from(to_vec(bt.grad(&grads).expect("dβ"))[0]);
-            let value = |a: f32, b: f32| f64::from(to_vec(draw(a, b, seed, &plain, false).0)[0]);
+            let ga = f64::from(to_vec(at.grad(&grads).expect("dα")).unwrap()[0]);
+            let gb = f64::from(to_vec(bt.grad(&grads).expect("dβ")).unwrap()[0]);
+            let value = |a: f32, b: f32| f64::from(to_vec(draw(a, b, seed, &plain, false).0).unwrap()[0]);
             let fd_a = (value(a + h, b) - value(a - h, b)) / (2.0 * f64::from(h));
             let fd_b = (value(a, b + h) - value(a, b - h)) / (2.0 * f64::from(h));
             assert!(
@@ -203,15 +205,17 @@ fn loss_gradients_match_finite_differences() {
         let (alpha, beta) = mdl.encode(xt.clone(), 1e-3);
         let z =
             alpha.clone() / beta.clone() * Tensor::from_data(TensorData::new(eps_noise.clone(), [2, r]), &d);
-        let terms = mdl.loss(xt.clone(), z, alpha, beta, 0.3, false, 1.0, 100.0);
+        let terms = mdl
+            .loss(xt.clone(), z, alpha, beta, 0.3, false, 1.0, 100.0)
+            .unwrap();
         (terms.total, terms.objective, xt, mdl)
     };
     // Differentiate the objective (its KL part is a surrogate), compare with finite
     // differences of the total's value.
     let (_, objective, xt, mdl) = loss_at(&x0, &w0, true);
     let grads = objective.backward();
-    let gx = to_vec(xt.grad(&grads).expect("input gradient"));
-    let gw = to_vec(mdl.decoder.val().grad(&grads).expect("W gradient"));
+    let gx = to_vec(xt.grad(&grads).expect("input gradient")).unwrap();
+    let gw = to_vec(mdl.decoder.val().grad(&grads).expect("W gradient")).unwrap();
     let value = |x: &[f32], w: &[f32]| f64::from(loss_at(x, w, false).0.into_scalar::<f32>());
     let h = 1e-2f32;
     for (i, &g) in gx.iter().enumerate() {
@@ -250,14 +254,14 @@ fn core_and_burn_agree_on_1000_frames() {
     let arch = VaeNmfConfig::new(M, R).with_hidden1(H).with_hidden2(H);
     let model = arch.init(Tensor::from_data(TensorData::new(w0, [R, M]), &d), &d);
     let scale = vec![1.0f32; M];
-    let blob: ModelBlob = vaenmf_trainer::vae::to_blob(&model, &arch, 1.0, &scale);
+    let blob: ModelBlob = vaenmf_trainer::vae::to_blob(&model, &arch, 1.0, &scale).unwrap();
     let bytes = blob.to_bytes().unwrap();
     let mut storage = Box::new(ModelStorage::<M, H, H, R>::new());
     let core_model = storage.decode(&bytes).unwrap();
 
     let frames: Vec<f32> = (0..1000 * M).map(|_| rng.uniform() as f32).collect();
     let x = EmgMatrix::new(1000, M, frames).unwrap();
-    let (alpha, beta) = training::posterior(&model, &x, arch.floor, Backend::Flex);
+    let (alpha, beta) = training::posterior(&model, &x, arch.floor, Backend::Flex).unwrap();
     let mut burn_means = Vec::new();
     let mut core_means = Vec::new();
     for f in 0..1000 {
@@ -336,8 +340,8 @@ fn training_is_deterministic_for_a_seed() {
     let a = training::train(&d.train, &cfg.clone().check().unwrap(), |_, _| {}).unwrap();
     let b = training::train(&d.train, &cfg.clone().check().unwrap(), |_, _| {}).unwrap();
     assert_eq!(
-        vaenmf_trainer::vae::dictionary(&a.model).0,
-        vaenmf_trainer::vae::dictionary(&b.model).0
+        vaenmf_trainer::vae::dictionary(&a.model).unwrap().0,
+        vaenmf_trainer::vae::dictionary(&b.model).unwrap().0
     );
     assert_eq!(a.history.len(), 3);
 }
@@ -369,7 +373,7 @@ fn vae_nmf_recovers_known_synergies() {
     train.data.iter_mut().for_each(|v| *v *= scale);
     test.data.iter_mut().for_each(|v| *v *= scale);
     let fit = training::train(&train, &cfg.clone().check().unwrap(), |_, _| {}).unwrap();
-    let (w, _) = vaenmf_trainer::vae::dictionary(&fit.model);
+    let (w, _) = vaenmf_trainer::vae::dictionary(&fit.model).unwrap();
     let est = Synergies {
         channels: 10,
         rank: 4,
@@ -381,7 +385,7 @@ fn vae_nmf_recovers_known_synergies() {
         w: d.synergies.clone(),
     };
     let sim = similarity(&est, &truth).unwrap();
-    let (a, b) = training::posterior(&fit.model, &test, cfg.floor, cfg.backend);
+    let (a, b) = training::posterior(&fit.model, &test, cfg.floor, cfg.backend).unwrap();
     let means: Vec<f32> = a.iter().zip(&b).map(|(a, b)| a / b).collect();
     let vaf = fit_metrics(&test, &est.reconstruct(&means)).unwrap().vaf;
     assert!(sim >= 0.95, "similarity {sim}");
@@ -400,7 +404,7 @@ fn projection_keeps_the_decoder_parameter() {
     let id = param.id;
     let projected = training::project_nonneg(param);
     assert_eq!(projected.id, id);
-    assert_eq!(to_vec(projected.val()), vec![0.5, 0.0, 0.0, 0.0]);
+    assert_eq!(to_vec(projected.val()).unwrap(), vec![0.5, 0.0, 0.0, 0.0]);
     assert!(projected.val().is_require_grad());
 }
 
@@ -425,17 +429,17 @@ fn kl_surrogate_matches_the_autodiff_composition() {
         .mean();
     let grads = reference.clone().backward();
     let (ref_ga, ref_gb) = (
-        to_vec(alpha.grad(&grads).unwrap()),
-        to_vec(beta.grad(&grads).unwrap()),
+        to_vec(alpha.grad(&grads).unwrap()).unwrap(),
+        to_vec(beta.grad(&grads).unwrap()).unwrap(),
     );
     let (alpha, beta) = tensors();
-    let (kl, surrogate) = kl_surrogate(alpha.clone(), beta.clone(), 1.3);
+    let (kl, surrogate) = kl_surrogate(alpha.clone(), beta.clone(), 1.3).unwrap();
     let grads = surrogate.backward();
     let (ga, gb) = (
-        to_vec(alpha.grad(&grads).unwrap()),
-        to_vec(beta.grad(&grads).unwrap()),
+        to_vec(alpha.grad(&grads).unwrap()).unwrap(),
+        to_vec(beta.grad(&grads).unwrap()).unwrap(),
     );
-    let (want, got) = (to_vec(reference)[0], to_vec(kl)[0]);
+    let (want, got) = (to_vec(reference).unwrap()[0], to_vec(kl).unwrap()[0]);
     assert!((want - got).abs() < 1e-5 * (1.0 + want.abs()), "{got} vs {want}");
     for (g, r) in ga.iter().zip(&ref_ga).chain(gb.iter().zip(&ref_gb)) {
         assert!((g - r).abs() < 1e-4 * (1.0 + r.abs()), "{g} vs {r}");
@@ -466,14 +470,17 @@ fn sign_steps_move_every_decoder_weight_by_the_learning_rate() {
             let x = Tensor::<2>::from_data(TensorData::new(x, [8, m]), &dev);
             let (alpha, beta) = model.encode(x.clone(), 1e-3);
             let z = alpha.clone() / beta.clone();
-            let loss = model.loss(x, z, alpha, beta, 0.3, false, 1.0, 0.0).objective;
+            let loss = model
+                .loss(x, z, alpha, beta, 0.3, false, 1.0, 0.0)
+                .unwrap()
+                .objective;
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             if step == 1 {
-                before = to_vec(model.decoder.val());
+                before = to_vec(model.decoder.val()).unwrap();
             }
             model = optim.step(lr, model, grads);
         }
-        let after = to_vec(model.decoder.val());
+        let after = to_vec(model.decoder.val()).unwrap();
         after
             .iter()
             .zip(&before)

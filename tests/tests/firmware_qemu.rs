@@ -182,11 +182,46 @@ fn vae_nmf_model_on_qemu_matches_the_host_bit_for_bit() {
     let selftest = run_qemu(&selftest_elf(&elf));
     assert!(selftest.contains(" passed, 0 failed"), "{selftest}");
     assert!(!selftest.contains("FAIL"), "{selftest}");
+    assert!(
+        selftest.contains("ok   flipped bit rejected by the checksum"),
+        "{selftest}"
+    );
     println!(
         "vae-nmf on M4: {} instructions/frame, {:.2} per MAC, VAF {}",
         device.instructions_per_frame,
         device.instructions_per_frame as f64 / device.macs_per_frame as f64,
         device.vaf
+    );
+}
+
+/// A blob over the self-test's 16 KiB copy buffer (12 → 64 → 64 → 4, 22 KiB): the bit-flip
+/// check runs in place on the blob in flash instead of being skipped.
+#[test]
+fn selftest_checks_a_flipped_bit_of_a_blob_too_large_to_copy() {
+    let dir = std::env::temp_dir().join(format!("vaenmf-wide-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let dims = vaenmf_core::Dims {
+        channels: 12,
+        hidden1: 64,
+        hidden2: 64,
+        rank: 4,
+    };
+    let bytes = ModelBlob::random(dims, 21).to_bytes().unwrap();
+    assert!(bytes.len() > 16 * 1024, "{} bytes", bytes.len());
+    let model = dir.join("wide.vnmf");
+    std::fs::write(&model, bytes).unwrap();
+    let elf = build_firmware("wide", &model, &model_dir().join("frames.csv"))
+        .unwrap_or_else(|e| panic!("firmware build failed:\n{e}"));
+    let selftest = run_qemu(&selftest_elf(&elf));
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(selftest.contains(" passed, 0 failed"), "{selftest}");
+    assert!(
+        selftest.contains("ok   checksum of the blob in flash = stored"),
+        "{selftest}"
+    );
+    assert!(
+        selftest.contains("ok   flipped bit changes the checksum (checked in place)"),
+        "{selftest}"
     );
 }
 

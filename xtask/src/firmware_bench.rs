@@ -111,11 +111,23 @@ fn csv(frames: &[f32]) -> String {
         .collect()
 }
 
-/// The frames of a CSV written by [`frames_csv`], flat.
-pub(crate) fn parse_frames(text: &str) -> Vec<f32> {
-    text.lines()
-        .flat_map(|l| l.split(',').filter_map(|c| c.parse::<f32>().ok()))
-        .collect()
+/// The frames of a CSV written by [`frames_csv`], flat; a cell that is not a number is an
+/// error, not a dropped value.
+pub(crate) fn parse_frames(text: &str) -> Result<Vec<f32>, String> {
+    let mut out = Vec::new();
+    for (row, line) in text.lines().enumerate() {
+        for (col, cell) in line.split(',').enumerate() {
+            let v = cell.parse::<f32>().map_err(|_| {
+                format!(
+                    "frames: row {}, column {}: {cell:?} is not a number",
+                    row + 1,
+                    col + 1
+                )
+            })?;
+            out.push(v);
+        }
+    }
+    Ok(out)
 }
 
 pub fn bench() -> Result<(), String> {
@@ -128,7 +140,7 @@ pub fn bench() -> Result<(), String> {
     let frames = dir.join("frames.csv");
     std::fs::write(&frames, frames_csv(&nmf.dictionary, &mut rng)).map_err(|e| e.to_string())?;
     // Calibration frames from the same distribution, not the ones the device runs.
-    let calibration = parse_frames(&frames_csv(&nmf.dictionary, &mut rng));
+    let calibration = parse_frames(&frames_csv(&nmf.dictionary, &mut rng))?;
     let ranges = calibrate(&encoder, &calibration).map_err(|e| e.to_string())?;
     let int8 = quantize(&encoder, &ranges, Variant::FullInt8).map_err(|e| e.to_string())?;
     let hybrid = quantize(&encoder, &ranges, Variant::Hybrid).map_err(|e| e.to_string())?;

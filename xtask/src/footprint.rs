@@ -38,7 +38,7 @@ fn models(dir: &Path) -> Result<Vec<Model>, String> {
     let mut rng = Prng::new(7);
     let frames = dir.join("paper-frames.csv");
     write(&frames, frames_csv(&paper.dictionary, &mut rng).as_bytes())?;
-    let calibration = parse_frames(&frames_csv(&paper.dictionary, &mut rng));
+    let calibration = parse_frames(&frames_csv(&paper.dictionary, &mut rng))?;
     let ranges = calibrate(&paper, &calibration).map_err(|e| e.to_string())?;
     let int8 = quantize(&paper, &ranges, Variant::FullInt8).map_err(|e| e.to_string())?;
     for (file, model) in [("paper.vnmf", &paper), ("paper-int8.vnmf", &int8)] {

@@ -1,5 +1,9 @@
-//! `cargo xtask fuzz [SECONDS]`: the blob decoders' cargo-fuzz target for SECONDS (default 60),
-//! from seeds of every kind of blob (f32 encoder, NMF-only, int8 and hybrid quantised).
+//! `cargo xtask fuzz [TARGET|all] [SECONDS]`: a cargo-fuzz target for SECONDS (default 60)
+//! each. Targets: `blob` (the core's blob decoders, `core/fuzz`, from seeds of every kind of
+//! blob: f32 encoder, NMF-only, int8 and hybrid quantised) and the files a user hands to
+//! `vaenmf` (`host-trainer/fuzz`, from the committed seeds in `host-trainer/fuzz/seeds/`):
+//! `wav`, `npy`, `mat`, `csv`, `manifest`. Each run stops at the first panic, hang (10 s on
+//! one input) or allocation over 2 GiB, and saves the input under the crate's `artifacts/`.
 //!
 //! Installs what it needs when missing: a nightly toolchain (`rustup toolchain install
 //! nightly --profile minimal`) and `cargo-fuzz` (`cargo install cargo-fuzz --locked`). Not
@@ -56,11 +60,25 @@ fn write_seeds(dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
-pub fn fuzz(seconds: Option<&str>) -> Result<(), String> {
-    let seconds: u64 = seconds
-        .unwrap_or("60")
-        .parse()
-        .map_err(|_| "usage: cargo xtask fuzz [SECONDS]".to_string())?;
+/// The blob target lives in the core's fuzz crate; the loaders in the trainer's.
+const TRAINER_TARGETS: [&str; 5] = ["wav", "npy", "mat", "csv", "manifest"];
+
+const USAGE: &str = "usage: cargo xtask fuzz [blob|wav|npy|mat|csv|manifest|all] [SECONDS]";
+
+pub fn fuzz(args: &[String]) -> Result<(), String> {
+    let (target, seconds) = match args {
+        [] => ("all", "60"),
+        [one] if one.parse::<u64>().is_ok() => ("blob", one.as_str()),
+        [target] => (target.as_str(), "60"),
+        [target, seconds] => (target.as_str(), seconds.as_str()),
+        _ => return Err(USAGE.into()),
+    };
+    let seconds: u64 = seconds.parse().map_err(|_| USAGE.to_string())?;
+    let targets: Vec<&str> = match target {
+        "all" => std::iter::once("blob").chain(TRAINER_TARGETS).collect(),
+        t if t == "blob" || TRAINER_TARGETS.contains(&t) => vec![t],
+        _ => return Err(USAGE.into()),
+    };
     if !succeeds("rustup", &["run", "nightly", "rustc", "--version"]) {
         run(
             "rustup",
@@ -70,22 +88,46 @@ pub fn fuzz(seconds: Option<&str>) -> Result<(), String> {
     if !succeeds("cargo", &["fuzz", "--version"]) {
         run("cargo", &["install", "cargo-fuzz", "--locked"])?;
     }
-    let fuzz_dir = root().join("core/fuzz");
-    let corpus = fuzz_dir.join("corpus/blob_decode");
-    write_seeds(&corpus)?;
-    let time = format!("-max_total_time={seconds}");
-    eprintln!("+ (core) cargo +nightly fuzz run blob_decode -- {time} -print_final_stats=1");
+    for target in targets {
+        run_target(target, seconds)?;
+    }
+    Ok(())
+}
+
+fn run_target(target: &str, seconds: u64) -> Result<(), String> {
+    let (crate_dir, seeds) = if target == "blob" {
+        let corpus = root().join("core/fuzz/corpus/blob_decode");
+        write_seeds(&corpus)?;
+        (root().join("core"), None)
+    } else {
+        (
+            root().join("host-trainer"),
+            Some(root().join("host-trainer/fuzz/seeds").join(target)),
+        )
+    };
+    let name = if target == "blob" { "blob_decode" } else { target };
+    let corpus = crate_dir.join("fuzz/corpus").join(name);
+    std::fs::create_dir_all(&corpus).map_err(|e| format!("{}: {e}", corpus.display()))?;
+    let mut args: Vec<String> = ["+nightly", "fuzz", "run", name].map(String::from).to_vec();
+    if target != "blob" {
+        // The loaders are safe Rust (and so are hound, npyz, matfile and csv): AddressSanitizer
+        // would find nothing a panic does not, and costs a second build of burn and 2-3x the
+        // executions. Panics, hangs (-timeout) and memory (-rss_limit_mb) are caught without it.
+        args.push("--sanitizer=none".into());
+    }
+    args.push(corpus.display().to_string());
+    args.extend(seeds.map(|s| s.display().to_string()));
+    args.extend([
+        "--".to_string(),
+        format!("-max_total_time={seconds}"),
+        "-timeout=10".into(),
+        "-rss_limit_mb=2048".into(),
+        "-print_final_stats=1".into(),
+    ]);
+    eprintln!("+ ({}) cargo {}", crate_dir.display(), args.join(" "));
     let status = Command::new("cargo")
-        .args([
-            "+nightly",
-            "fuzz",
-            "run",
-            "blob_decode",
-            "--",
-            &time,
-            "-print_final_stats=1",
-        ])
-        .current_dir(root().join("core"))
+        .args(&args)
+        .current_dir(&crate_dir)
         .env_remove("RUSTFLAGS")
         .status()
         .map_err(|e| format!("cannot run cargo fuzz: {e}"))?;
@@ -93,8 +135,8 @@ pub fn fuzz(seconds: Option<&str>) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "the fuzzer stopped with {status}: a crash is saved under {}",
-            fuzz_dir.join("artifacts/blob_decode").display()
+            "{target}: the fuzzer stopped with {status}: the input is saved under {}",
+            crate_dir.join("fuzz/artifacts").join(name).display()
         ))
     }
 }

@@ -5,10 +5,12 @@
 //! - `demo`:  the main job end to end.
 //! - `bench [core|trainer|speech|speech-table|firmware|quantize]`: the benchmarks (figures in
 //!   the README); all by default.
-//! - `fuzz [SECONDS]`: the blob decoders under cargo-fuzz (nightly; installs what it needs).
+//! - `fuzz [TARGET|all] [SECONDS]`: cargo-fuzz targets — the blob decoders and every file
+//!   loader a user feeds (WAV, NPY, MAT, CSV, manifest) — (nightly; installs what it needs).
 //! - `footprint`: the firmware for every board × model: flash, RAM, fits, estimated time per
 //!   frame.
 
+mod activations;
 mod firmware_bench;
 mod footprint;
 mod fuzz;
@@ -27,10 +29,10 @@ fn main() {
         Some("test") => setup().and_then(|()| test()),
         Some("demo") => demo(),
         Some("bench") => bench(args.get(1).map(String::as_str)),
-        Some("fuzz") => fuzz::fuzz(args.get(1).map(String::as_str)),
+        Some("fuzz") => fuzz::fuzz(&args[1..]),
         Some("footprint") => setup().and_then(|()| footprint::footprint_table()),
         _ => Err(
-            "usage: cargo xtask <setup|test|demo|bench [core|trainer|speech|speech-table|firmware|quantize]|fuzz [SECONDS]|footprint>"
+            "usage: cargo xtask <setup|test|demo|bench [core|trainer|speech|speech-table|firmware|quantize]|fuzz [TARGET|all] [SECONDS]|footprint>"
                 .to_string(),
         ),
     };
@@ -146,11 +148,7 @@ fn vaenmf(args: &[&str]) -> Result<(), String> {
 
 fn read_csv(path: &str) -> Result<Vec<Vec<f32>>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
-    Ok(text
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').filter_map(|c| c.trim().parse().ok()).collect())
-        .collect())
+    activations::parse_host_csv(path, &text)
 }
 
 /// Builds every firmware binary with `model` and `frames` embedded (the shared harness) and
@@ -175,11 +173,7 @@ fn qemu(elf: &Path) -> Result<String, String> {
 fn firmware_run(tag: &str, model: &str, frames: &str, host_z: &str, host_report: &str) -> Result<(), String> {
     let bin_dir = build_firmware(&format!("demo-{tag}"), Path::new(model), Path::new(frames))?;
     let out = qemu(&bin_dir.join("vaenmf-firmware-example"))?;
-    let device: Vec<Vec<f32>> = out
-        .lines()
-        .filter_map(|l| l.strip_prefix("z,"))
-        .map(|l| l.split(',').skip(1).filter_map(|c| c.parse().ok()).collect())
-        .collect();
+    let device = activations::parse_device(&out)?;
     let summary = out
         .lines()
         .find(|l| l.starts_with("summary"))
@@ -193,21 +187,15 @@ fn firmware_run(tag: &str, model: &str, frames: &str, host_z: &str, host_report:
         .trim_end_matches(',');
     println!("\n== {tag}: device (Cortex-M4F on QEMU) against host ==");
     println!("frame | device z                                   | host z");
-    for f in 0..5.min(device.len()) {
+    for (f, (d, h)) in device.iter().zip(&host).take(5).enumerate() {
         let fmt = |v: &[f32]| v.iter().map(|x| format!("{x:.5}")).collect::<Vec<_>>().join(" ");
-        println!("{f:5} | {:42} | {}", fmt(&device[f]), fmt(&host[f]));
+        println!("{f:5} | {:42} | {}", fmt(d), fmt(h));
     }
-    let values = device.iter().map(Vec::len).sum::<usize>();
-    let identical = device
-        .iter()
-        .zip(&host)
-        .flat_map(|(d, h)| d.iter().zip(h))
-        .filter(|(a, b)| a.to_bits() == b.to_bits())
-        .count();
+    // Fails the demo unless every activation matches.
+    let values = activations::compare(&device, &host).map_err(|e| format!("{tag}: {e}"))?;
     println!(
-        "frames {} (device) / {} (host); {identical} of {values} activations bit-identical (vaenmf eval runs the core's inference)",
-        device.len(),
-        host.len()
+        "frames {}; {values} of {values} activations bit-identical (vaenmf eval runs the core's inference)",
+        device.len()
     );
     println!("host VAF {host_vaf}; device {summary}");
     Ok(())

@@ -57,7 +57,8 @@ fn main() -> ! {
     let budget = u64::from(stm32f411::CLOCK_HZ / ENVELOPE_FS_HZ * ENVELOPE_DECIMATE);
     let macs = if HAS_ENCODER { ENCODER_MACS } else { (M * R) as u64 };
 
-    let (mut f, mut busy, mut tracked, mut skipped, mut lost) = (0usize, 0u64, 0usize, 0usize, 0u32);
+    // The frame index is a u64: a usize (32 bits here) would wrap after 497 days at 100 frames/s.
+    let (mut f, mut busy, mut tracked, mut skipped, mut lost) = (0u64, 0u64, 0usize, 0usize, 0u32);
     loop {
         match source.next_frame() {
             None => panic!("the ADC source ended"),
@@ -83,7 +84,7 @@ fn main() -> ! {
             }
         }
         f += 1;
-        if f % REPORT_EVERY == 0 {
+        if f.is_multiple_of(REPORT_EVERY as u64) {
             let vaf = tracker.vaf().unwrap_or(f32::NAN);
             let per_frame = busy / REPORT_EVERY as u64;
             let _ = writeln!(

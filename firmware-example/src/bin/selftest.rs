@@ -64,15 +64,35 @@ fn float_model_checks<W: core::fmt::Write>(c: &mut Checks<W>) {
             Err(ModelError::Truncated { .. })
         ),
     );
-    // Flip one bit in the middle of a copy (blobs up to 16 KiB: the default model).
+    // Flip one bit in the middle: decode a copy when the blob fits the 16 KiB buffer (the
+    // default model); a larger blob (paper-size: ~650 KiB, more than the RAM) is checked in
+    // place, the decoder's checksum over the flash bytes with the flipped byte spliced in.
+    let mid = BLOB.len() / 2;
     let mut copy = [0u8; 16 * 1024];
-    if let Some(buf) = copy.get_mut(..BLOB.len()) {
-        buf.copy_from_slice(BLOB);
-        buf[BLOB.len() / 2] ^= 0x04;
-        c.check(
-            "flipped bit rejected by the checksum",
-            matches!(storage2.decode(buf), Err(ModelError::Checksum { .. })),
-        );
+    match copy.get_mut(..BLOB.len()) {
+        Some(buf) => {
+            buf.copy_from_slice(BLOB);
+            buf[mid] ^= 0x04;
+            c.check(
+                "flipped bit rejected by the checksum",
+                matches!(storage2.decode(buf), Err(ModelError::Checksum { .. })),
+            );
+        }
+        None => {
+            use vaenmf_core::blob::{checksum, CHECKSUM_LEN};
+            let body = BLOB.len() - CHECKSUM_LEN;
+            let tail = &BLOB[body..];
+            let stored = u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]);
+            let flipped = [BLOB[mid] ^ 0x04];
+            c.check(
+                "checksum of the blob in flash = stored",
+                checksum(&[&BLOB[..body]]) == stored,
+            );
+            c.check(
+                "flipped bit changes the checksum (checked in place)",
+                checksum(&[&BLOB[..mid], &flipped, &BLOB[mid + 1..body]]) != stored,
+            );
+        }
     }
 
     // The first encoder layer (build.rs emitted it in panel order) against a plain loop over

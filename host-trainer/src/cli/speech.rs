@@ -16,23 +16,38 @@ use crate::pipeline::Method;
 use crate::plots::SpectrogramPanel;
 use crate::speech::audio::{read_at_rate, wav_bytes, WavFormat};
 use crate::speech::dictionary::learn;
-use crate::speech::evaluate::{example_magnitudes, examples, markdown, read_manifest, score, summarise};
+use crate::speech::evaluate::{example_magnitudes, examples, markdown, score, summarise};
+use crate::speech::manifest::{manifest_text, read_manifest, ManifestEntry};
 use crate::speech::metrics::speech_metrics;
 use crate::speech::mix::{mix, snr_db, Named};
 use crate::speech::separate::{describe, Separator};
 
 pub use super::speech_args::*;
 
+/// The `*.wav` paths among a folder's `entries`. An entry that cannot be read is an error
+/// naming the folder: a training or test set never loses a file without a word.
+pub fn wav_entries(
+    dir: &Path,
+    entries: impl IntoIterator<Item = std::io::Result<PathBuf>>,
+) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for (i, entry) in entries.into_iter().enumerate() {
+        let path = entry.with_context(|| format!("{}: cannot read folder entry {}", dir.display(), i + 1))?;
+        if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("wav")) {
+            files.push(path);
+        }
+    }
+    Ok(files)
+}
+
 /// The WAV files named, folders expanded to their *.wav files sorted by name.
 pub fn wav_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for input in inputs {
         if input.is_dir() {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(input)
-                .with_context(|| format!("{}: cannot list", input.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("wav")))
-                .collect();
+            let entries =
+                std::fs::read_dir(input).with_context(|| format!("{}: cannot list", input.display()))?;
+            let mut files = wav_entries(input, entries.map(|e| e.map(|e| e.path())))?;
             if files.is_empty() {
                 bail!("{}: no .wav files in this folder", input.display());
             }
@@ -183,10 +198,12 @@ fn metrics_command(args: &MetricsArgs) -> Result<()> {
             estimate.len()
         );
     }
-    let m = speech_metrics(&reference, &noise, &[&estimate], rate)?[0];
+    let assignment = args.bss.assignment();
+    let m = speech_metrics(&reference, &noise, &[&estimate], rate, assignment)?[0];
     let mut json = serde_json::to_value(m)?;
+    json["bss_eval_assignment"] = serde_json::to_value(assignment)?;
     json["definitions"] = serde_json::json!({
-        "bss_eval": "v3, mir_eval.separation.bss_eval_sources semantics (512-tap filters; references [speech, noise], estimates [estimate, mixture − estimate]), dB",
+        "bss_eval": format!("v3, mir_eval.separation.bss_eval_sources semantics (512-tap filters): {}, dB", assignment.describe()),
         "pesq_nb": "ITU-T P.862 on the signals decimated to 8 kHz (pesq crate, checked against the ITU code); MOS-LQO by P.862.1",
         "pesq_wb": "ITU-T P.862.2 MOS-LQO at 16 kHz",
         "stoi": "Taal et al. 2011; estoi: Jensen & Taal 2016 (pystoi's processing)",
@@ -224,11 +241,16 @@ fn eval_command(args: &EvalArgs) -> Result<()> {
     );
     bar.set_message("mixtures");
     let started = std::time::Instant::now();
-    let scores = score(&rows, &separators, 2.0, || bar.inc(1))?;
+    let assignment = args.bss.assignment();
+    let scores = score(&rows, &separators, 2.0, assignment, || bar.inc(1))?;
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
     let summary = summarise(&scores);
-    let table = markdown(&summary, "NMF");
+    let table = format!(
+        "BSS-eval, every row: {}.\n\n{}",
+        assignment.describe(),
+        markdown(&summary, "NMF")
+    );
     let mut set = OutputSet::new();
     let mut plots = Vec::new();
     for row in examples(&rows) {
@@ -258,6 +280,8 @@ fn eval_command(args: &EvalArgs) -> Result<()> {
         "noises": args.noises.iter().map(|(n, p)| (n.clone(), p.clone())).collect::<BTreeMap<_, _>>(),
         "separation": *args.separation.config()?,
         "oracle_gain_exponent": 2.0,
+        "bss_eval_assignment": assignment,
+        "bss_eval": assignment.describe(),
         "metrics": "BSS-eval v3 (mir_eval bss_eval_sources semantics, dB); PESQ NB = P.862 at 8 kHz after decimation (MOS-LQO P.862.1), PESQ WB = P.862.2; STOI / ESTOI",
         "seconds": seconds,
         "summary": summary,
@@ -280,9 +304,13 @@ fn eval_command(args: &EvalArgs) -> Result<()> {
 }
 
 fn mix_command(args: &MixArgs) -> Result<()> {
-    if args.rate == 0 {
-        bail!("invalid --rate 0: must be a sample rate > 0");
-    }
+    crate::params::within(
+        "rate",
+        args.rate as usize,
+        1,
+        crate::params::limits::SAMPLE_RATE as usize,
+    )?;
+    crate::speech::mix::check_snrs(&args.snr)?;
     let utterances = wav_files(&args.speech)?
         .iter()
         .map(|p| {
@@ -304,28 +332,32 @@ fn mix_command(args: &MixArgs) -> Result<()> {
         .collect::<Result<Vec<_>>>()?;
     let mixtures = mix(&utterances, &noises, &args.snr, args.seed, args.loop_noise)?;
     let mut set = OutputSet::new();
-    let mut manifest = String::from("utterance,noise,segment_start,snr_db,clean,noise_file,noisy\n");
+    let mut files = Vec::with_capacity(mixtures.len());
     for m in &mixtures {
         let (utt, noise) = (&utterances[m.utterance].name, &noises[m.noise].name);
         let dir = PathBuf::from(noise).join(format!("{}dB", m.snr_db));
-        let rel = |kind: &str| dir.join(format!("{utt}.{kind}.wav"));
-        for (kind, samples) in [("clean", &m.clean), ("noise", &m.noise_part), ("noisy", &m.noisy)] {
+        let rel = ["clean", "noise", "noisy"].map(|kind| dir.join(format!("{utt}.{kind}.wav")));
+        for (path, samples) in rel.iter().zip([&m.clean, &m.noise_part, &m.noisy]) {
             set.add(
-                &args.out.join(rel(kind)),
+                &args.out.join(path),
                 &wav_bytes(samples, args.rate, WavFormat::Float32)?,
             )?;
         }
-        manifest += &format!(
-            "{utt},{noise},{},{},{},{},{}\n",
-            m.segment_start,
-            m.snr_db,
-            rel("clean").display(),
-            rel("noise").display(),
-            rel("noisy").display()
-        );
+        files.push(rel);
         debug_assert!((snr_db(&m.clean, &m.noise_part) - m.snr_db).abs() < 1e-3);
     }
-    set.add(&args.out.join("manifest.csv"), manifest.as_bytes())?;
+    let entries: Vec<ManifestEntry> = mixtures
+        .iter()
+        .zip(&files)
+        .map(|(m, rel)| ManifestEntry {
+            utterance: &utterances[m.utterance].name,
+            noise: &noises[m.noise].name,
+            segment_start: m.segment_start,
+            snr_db: m.snr_db,
+            files: [&rel[0], &rel[1], &rel[2]],
+        })
+        .collect();
+    set.add(&args.out.join("manifest.csv"), &manifest_text(&entries)?)?;
     set.commit()?;
     println!(
         "wrote {} mixtures ({} utterances × {} noises × {} SNRs, float WAV at {} Hz) and {}",

@@ -1,6 +1,6 @@
 //! Arguments of `vaenmf speech …` (clap types, converted into the library's checked settings).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
@@ -8,6 +8,7 @@ use clap::{Args, Subcommand};
 use super::args::{choice, parse_hidden};
 use crate::nmf::{NmfConfig, NmfInit, NmfLoss};
 use crate::pipeline::Method;
+use crate::speech::bss_eval::Assignment;
 use crate::speech::dnmf::DnmfConfig;
 use crate::speech::network::NetConfig;
 use crate::speech::separate::{SeparationConfig, SeparationParams};
@@ -101,9 +102,12 @@ impl FrontEndArgs {
             window: self.window,
         }
         .check()?;
-        if self.rate == 0 {
-            anyhow::bail!("invalid --rate 0: must be a sample rate > 0");
-        }
+        crate::params::within(
+            "rate",
+            self.rate as usize,
+            1,
+            crate::params::limits::SAMPLE_RATE as usize,
+        )?;
         crate::params::positive("magnitude-exponent", f64::from(self.magnitude_exponent))?;
         Ok(stft.front_end(self.rate, self.magnitude_exponent))
     }
@@ -172,9 +176,33 @@ pub struct MetricsArgs {
     /// Speech estimate.
     #[arg(long)]
     pub estimate: PathBuf,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub bss: BssArgs,
     /// JSON report to write.
     #[arg(long)]
     pub report: Option<PathBuf>,
+}
+
+/// How BSS-eval matches the estimate to the references.
+#[derive(Debug, Args)]
+pub struct BssArgs {
+    /// Score with mir_eval's default instead: estimates [estimate, mixture − estimate] and
+    /// the permutation with the best mean SIR (by default the estimate is the speech
+    /// estimate, no permutation search).
+    #[arg(long)]
+    pub permutation: bool,
+}
+
+impl BssArgs {
+    /// The library's setting.
+    pub fn assignment(&self) -> Assignment {
+        if self.permutation {
+            Assignment::Permutation
+        } else {
+            Assignment::Fixed
+        }
+    }
 }
 
 /// `vaenmf speech eval`.
@@ -192,6 +220,9 @@ pub struct EvalArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub separation: SeparationArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub bss: BssArgs,
     /// Output folder: eval.json, table.md and spectrograms-NOISE.png (noisy / enhanced /
     /// clean, one mixture per noise).
     #[arg(long)]
@@ -244,16 +275,24 @@ pub fn parse_named_path(s: &str) -> Result<(String, PathBuf), String> {
     Ok((name.to_string(), PathBuf::from(path)))
 }
 
-/// `NAME=TRAIN.wav:TEST.wav`.
+/// `NAME=TRAIN.wav:TEST.wav`. Paths may contain `:`: the pair splits at the `:` where both
+/// sides name existing files (the last such one), and at the last `:` when none does (the
+/// missing file is then reported when it is read).
 pub fn parse_noise_pair(s: &str) -> Result<(String, PathBuf, PathBuf), String> {
     let (name, path) = parse_named_path(s)?;
     let text = path.to_string_lossy();
-    let (train, test) = text
-        .split_once(':')
-        .ok_or_else(|| format!("'{s}' is not NAME=TRAIN.wav:TEST.wav"))?;
-    if train.is_empty() || test.is_empty() {
-        return Err(format!("'{s}' is not NAME=TRAIN.wav:TEST.wav"));
-    }
+    let usage = || format!("'{s}' is not NAME=TRAIN.wav:TEST.wav");
+    let splits: Vec<(&str, &str)> = text
+        .match_indices(':')
+        .map(|(i, _)| (&text[..i], &text[i + 1..]))
+        .filter(|(train, test)| !train.is_empty() && !test.is_empty())
+        .collect();
+    let (train, test) = splits
+        .iter()
+        .rev()
+        .find(|(train, test)| Path::new(train).is_file() && Path::new(test).is_file())
+        .or(splits.last())
+        .ok_or_else(usage)?;
     Ok((name, PathBuf::from(train), PathBuf::from(test)))
 }
 
@@ -348,6 +387,9 @@ pub struct TableArgs {
     pub no_pooled: bool,
     #[command(flatten)]
     #[allow(missing_docs)]
+    pub bss: BssArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
     pub front_end: FrontEndArgs,
     /// Resample files at another rate (otherwise they are an error).
     #[arg(long)]
@@ -360,9 +402,7 @@ pub struct TableArgs {
 impl TableArgs {
     /// Every setting, checked.
     pub fn config(&self) -> Result<TableConfig> {
-        if self.snr.is_empty() || self.snr.iter().any(|s| !s.is_finite()) {
-            anyhow::bail!("invalid --snr {:?}: finite numbers of dB", self.snr);
-        }
+        crate::speech::mix::check_snrs(&self.snr)?;
         let mut methods = self.methods.clone();
         methods.sort();
         methods.dedup();
@@ -431,6 +471,7 @@ impl TableArgs {
             loop_noise: self.loop_noise,
             pooled: !self.no_pooled,
             backend: self.backend,
+            assignment: self.bss.assignment(),
         })
     }
 }

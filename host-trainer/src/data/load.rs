@@ -180,11 +180,19 @@ fn load_csv(path: &Path, channels_in_rows: bool) -> Result<EmgMatrix> {
 fn load_npy(path: &Path, channels_in_rows: bool) -> Result<EmgMatrix> {
     let name = path.display();
     let file = File::open(path).with_context(|| format!("{name}: cannot open"))?;
+    let file_len = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
     let npy =
         npyz::NpyFile::new(BufReader::new(file)).with_context(|| format!("{name}: not a valid .npy file"))?;
     let shape = npy.shape().to_vec();
     if shape.len() != 2 {
         bail!("{name}: expected a 2-D array, found shape {shape:?}");
+    }
+    // A header may declare any shape: no allocation for more values than the file can hold.
+    let declared = shape[0].checked_mul(shape[1]).and_then(|n| n.checked_mul(4));
+    if declared.is_none_or(|bytes| bytes > file_len) {
+        bail!(
+            "{name}: the header declares shape {shape:?}, more values than the file's {file_len} bytes hold"
+        );
     }
     let (rows, cols) = (shape[0] as usize, shape[1] as usize);
     let fortran = npy.order() == npyz::Order::Fortran;
@@ -280,7 +288,17 @@ pub(crate) fn mat_numeric(mat: &matfile::MatFile, file: &str, var: &str) -> Resu
         N::UInt64 { real, imag: None } => real.iter().map(|&v| v as f64).collect(),
         _ => bail!("{file}: variable '{var}' is complex; EMG must be real"),
     };
-    Ok((array.size().clone(), values))
+    // The declared size and the data must agree: a malformed file is an error, not an index
+    // past the end.
+    let size = array.size().clone();
+    let declared = size.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+    if declared != Some(values.len()) {
+        bail!(
+            "{file}: variable '{var}' declares size {size:?} but holds {} values",
+            values.len()
+        );
+    }
+    Ok((size, values))
 }
 
 /// A 2-D variable as frames × channels (MATLAB stores column-major).

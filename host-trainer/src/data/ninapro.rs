@@ -49,6 +49,24 @@ pub fn load_ninapro(path: &Path, movement: Option<u32>) -> Result<NinaproSplit> 
     let repetition = column(&file, "rerepetition", &size, values)?;
 
     let (n_emg, channels) = (emg_size[0], emg_size[1]);
+    // MATLAB is column-major: sample t of channel c is at c * n_emg + t.
+    if let Some(i) = emg.iter().position(|v| !v.is_finite()) {
+        bail!(
+            "{file}: variable 'emg': non-finite value {} at frame {}, channel {}",
+            emg[i],
+            i % n_emg + 1,
+            i / n_emg + 1
+        );
+    }
+    for (var, values) in [("restimulus", &stimulus), ("rerepetition", &repetition)] {
+        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+            bail!(
+                "{file}: variable '{var}': non-finite value {} at row {}",
+                values[i],
+                i + 1
+            );
+        }
+    }
     let n = n_emg.min(stimulus.len()).min(repetition.len());
     let truncated = n_emg.max(stimulus.len()).max(repetition.len()) - n;
     let mut train = Vec::new();
@@ -70,7 +88,6 @@ pub fn load_ninapro(path: &Path, movement: Option<u32>) -> Result<NinaproSplit> 
         } else {
             continue;
         };
-        // MATLAB is column-major: sample t of channel c is at c * n_emg + t.
         target.extend((0..channels).map(|c| emg[c * n_emg + t] as f32));
     }
     let what = match movement {

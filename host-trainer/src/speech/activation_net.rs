@@ -75,7 +75,7 @@ impl ActivationNet {
     /// The activations (r × frames) of a noisy magnitude spectrogram (bins × frames).
     pub fn activations(&self, noisy: &DMatrix<f32>, backend: Backend) -> Result<DMatrix<f32>> {
         let inputs = self.features.apply(noisy)?;
-        let out = self.mlp.predict(&inputs, self.features.width(), backend);
+        let out = self.mlp.predict(&inputs, self.features.width(), backend)?;
         let r = self.scale.len();
         Ok(DMatrix::from_iterator(
             r,

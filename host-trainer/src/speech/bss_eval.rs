@@ -381,12 +381,43 @@ fn permutations(k: usize) -> Vec<Vec<usize>> {
     out
 }
 
-/// The speech-enhancement convention: references `[speech, noise]`, estimates
-/// `[ŝ, mixture − ŝ]` with `mixture = speech + noise`. Returns the speech source's ratios
-/// and whether the permutation search swapped the estimates (then the "speech" ratios
-/// are those of `mixture − ŝ`, as mir_eval reports them).
-pub fn speech_ratios(speech: &[f32], noise: &[f32], estimate: &[f32]) -> Result<(Ratios, bool)> {
-    Ok(speech_ratios_many(speech, noise, &[estimate])?[0])
+/// How a speech estimate is matched to the references `[speech, noise]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Assignment {
+    /// The estimate is the speech estimate by construction: its ratios against the speech
+    /// reference, interference measured against `[speech, noise]` (mir_eval's
+    /// `bss_eval_sources(…, compute_permutation=False)`; the second estimate does not enter
+    /// the first one's decomposition).
+    #[default]
+    Fixed,
+    /// mir_eval's default: estimates `[ŝ, mixture − ŝ]`, the permutation with the best mean
+    /// SIR. When `ŝ` is (nearly) the mixture, the residual is rounding noise and may be
+    /// chosen as the speech estimate: the "speech" ratios are then the residual's.
+    Permutation,
+}
+
+impl Assignment {
+    /// What the report says of it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Fixed => "estimate scored as the speech estimate against references [speech, noise], no permutation search (mir_eval compute_permutation=False)",
+            Self::Permutation => "estimates [estimate, mixture − estimate] against references [speech, noise], permutation with the best mean SIR (mir_eval's default)",
+        }
+    }
+}
+
+/// The speech-enhancement ratios of `estimate` against references `[speech, noise]`, matched
+/// by `assignment`. Returns the speech source's ratios and whether the permutation search
+/// swapped the estimates (then the "speech" ratios are those of `mixture − ŝ`, as mir_eval
+/// reports them; never with [`Assignment::Fixed`]).
+pub fn speech_ratios(
+    speech: &[f32],
+    noise: &[f32],
+    estimate: &[f32],
+    assignment: Assignment,
+) -> Result<(Ratios, bool)> {
+    Ok(speech_ratios_many(speech, noise, &[estimate], assignment)?[0])
 }
 
 /// [`speech_ratios`] of several estimates of the same mixture (the references' Gram matrices
@@ -395,6 +426,7 @@ pub fn speech_ratios_many(
     speech: &[f32],
     noise: &[f32],
     estimates: &[&[f32]],
+    assignment: Assignment,
 ) -> Result<Vec<(Ratios, bool)>> {
     for e in estimates {
         if speech.len() != noise.len() || speech.len() != e.len() {
@@ -407,6 +439,22 @@ pub fn speech_ratios_many(
         }
     }
     let references = References::new(&[speech, noise])?;
+    if assignment == Assignment::Fixed {
+        for (i, e) in estimates.iter().enumerate() {
+            check_signals(&[speech], &[e])?;
+            if e.iter().all(|&v| v == 0.0) {
+                bail!(
+                    "estimate {} is silent (all zeros): its BSS-eval ratios are undefined",
+                    i + 1
+                );
+            }
+        }
+        return Ok(references
+            .ratios(estimates)
+            .into_iter()
+            .map(|r| (r[0], false))
+            .collect());
+    }
     let residuals: Vec<Vec<f32>> = estimates
         .iter()
         .map(|estimate| {

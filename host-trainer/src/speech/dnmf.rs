@@ -57,7 +57,7 @@ pub type DnmfParams = Checked<DnmfConfig>;
 impl DnmfConfig {
     /// At least one iteration and a positive, finite gain exponent.
     pub fn check(self) -> Result<DnmfParams, ParamError> {
-        params::at_least("dnmf-iterations", self.iterations, 1)?;
+        params::within("dnmf-iterations", self.iterations, 1, params::limits::ITERATIONS)?;
         params::positive("gain-exponent", f64::from(self.gain_exponent))?;
         Ok(Checked::new_unchecked(self))
     }
@@ -118,13 +118,17 @@ fn divergence<T: RealField + Copy>(loss: NmfLoss, estimate: T, target: T) -> T {
     }
 }
 
-/// The objective `D(S | G(W̄) ⊙ M)` summed over bins and frames.
-pub fn objective<T: RealField + Copy>(wbar: &DMatrix<T>, pr: &Problem<T>) -> T {
+/// The objective `D(S | G(W̄) ⊙ M)` summed over bins and frames. Each term in `T`, the sum in
+/// f64: over millions of terms an f32 sum drifts by more than the steps [`train`] compares.
+pub fn objective<T: RealField + Copy>(wbar: &DMatrix<T>, pr: &Problem<T>) -> f64
+where
+    f64: From<T>,
+{
     let (ls, ln) = parts(wbar, pr);
-    let mut total = T::zero();
+    let mut total = 0.0f64;
     for i in 0..ls.len() {
         let estimate = gain(ls[i], ln[i], pr.p) * pr.mixture[i];
-        total += divergence(pr.loss, estimate, pr.speech[i]);
+        total += f64::from(divergence(pr.loss, estimate, pr.speech[i]));
     }
     total
 }
@@ -190,7 +194,7 @@ where
     f64: From<T>,
 {
     let mut wbar = w.clone();
-    let first = f64::from(objective(&wbar, pr));
+    let first = objective(&wbar, pr);
     let mut objectives = vec![first];
     let mut best = (first, wbar.clone());
     for it in 1..=iterations {
@@ -198,7 +202,7 @@ where
         for ((v, &num), &den) in wbar.iter_mut().zip(negative.iter()).zip(positive.iter()) {
             *v *= num / den.max(eps());
         }
-        let obj = f64::from(objective(&wbar, pr));
+        let obj = objective(&wbar, pr);
         objectives.push(obj);
         if obj < best.0 {
             best = (obj, wbar.clone());

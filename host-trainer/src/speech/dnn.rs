@@ -90,7 +90,7 @@ impl MaskNet {
     /// The speech mask of a noisy magnitude spectrogram (bins × frames), same shape.
     pub fn mask(&self, noisy: &DMatrix<f32>, backend: Backend) -> Result<DMatrix<f32>> {
         let inputs = self.features.apply(noisy)?;
-        let out = self.mlp.predict(&inputs, self.features.width(), backend);
+        let out = self.mlp.predict(&inputs, self.features.width(), backend)?;
         let bins = self.features.bins;
         let mut mask = DMatrix::zeros(bins, noisy.ncols());
         for (t, row) in out.chunks_exact(2 * bins).enumerate() {

@@ -3,70 +3,16 @@
 //! noise and SNR, with the paper's "Aver" row (the mean over −5 … 10 dB).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
 use serde::Serialize;
 
 use super::audio::read_at_rate;
+use super::bss_eval::Assignment;
+use super::manifest::ManifestRow;
 use super::metrics::{mean, speech_metrics, SpeechMetrics};
 use super::separate::{oracle, Separator};
-
-/// One row of a mixing manifest.
-#[derive(Debug, Clone)]
-pub struct ManifestRow {
-    /// Utterance name.
-    pub utterance: String,
-    /// Noise name.
-    pub noise: String,
-    /// SNR, dB.
-    pub snr_db: f64,
-    /// Clean, noise and noisy files (absolute).
-    pub files: [PathBuf; 3],
-}
-
-/// Reads `manifest.csv` as `vaenmf speech mix` writes it; paths are relative to its folder.
-pub fn read_manifest(path: &Path) -> Result<Vec<ManifestRow>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut lines = text.lines();
-    let header = lines.next().unwrap_or_default();
-    if header != "utterance,noise,segment_start,snr_db,clean,noise_file,noisy" {
-        bail!(
-            "{}: not a `vaenmf speech mix` manifest (header {header:?})",
-            path.display()
-        );
-    }
-    lines
-        .enumerate()
-        .map(|(i, line)| {
-            let f: Vec<&str> = line.split(',').collect();
-            if f.len() != 7 {
-                bail!(
-                    "{}: row {}: {} fields, expected 7",
-                    path.display(),
-                    i + 2,
-                    f.len()
-                );
-            }
-            let snr_db = f[3].parse().with_context(|| {
-                format!(
-                    "{}: row {}: snr_db {:?} is not a number",
-                    path.display(),
-                    i + 2,
-                    f[3]
-                )
-            })?;
-            Ok(ManifestRow {
-                utterance: f[0].to_string(),
-                noise: f[1].to_string(),
-                snr_db,
-                files: [dir.join(f[4]), dir.join(f[5]), dir.join(f[6])],
-            })
-        })
-        .collect()
-}
 
 /// Scores of one mixture.
 #[derive(Debug, Clone, Serialize)]
@@ -85,12 +31,13 @@ pub struct MixtureScores {
     pub oracle: SpeechMetrics,
 }
 
-/// Scores every mixture with the separator of its noise (`separators[noise]`). `done` is
-/// called after each mixture.
+/// Scores every mixture with the separator of its noise (`separators[noise]`), BSS-eval
+/// matched by `assignment`. `done` is called after each mixture.
 pub fn score(
     rows: &[ManifestRow],
     separators: &BTreeMap<String, Separator>,
     oracle_exponent: f32,
+    assignment: Assignment,
     done: impl Fn() + Sync,
 ) -> Result<Vec<MixtureScores>> {
     for r in rows {
@@ -112,7 +59,8 @@ pub fn score(
             let (clean, noise, noisy) = (clean?, noise?, noisy?);
             let enhanced = sep.enhance(&noisy)?;
             let oracle_est = oracle(sep.stft(), &clean, &noise, oracle_exponent)?;
-            let m = speech_metrics(&clean, &noise, &[&noisy, &enhanced.speech, &oracle_est], rate)
+            let estimates = [noisy.as_slice(), &enhanced.speech, &oracle_est];
+            let m = speech_metrics(&clean, &noise, &estimates, rate, assignment)
                 .with_context(|| format!("{}", row.files[2].display()))?;
             let scores = MixtureScores {
                 utterance: row.utterance.clone(),

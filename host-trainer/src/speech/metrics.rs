@@ -5,7 +5,7 @@
 use anyhow::Result;
 use serde::Serialize;
 
-use super::bss_eval::speech_ratios_many;
+use super::bss_eval::{speech_ratios_many, Assignment};
 use super::pesq::pesq;
 use super::stoi::stoi;
 
@@ -29,18 +29,21 @@ pub struct SpeechMetrics {
     pub stoi: f64,
     /// Extended STOI.
     pub estoi: f64,
-    /// Whether BSS-eval's permutation search swapped the estimate and the residual.
+    /// Whether BSS-eval's permutation search swapped the estimate and the residual (always
+    /// false without the search).
     pub permuted: bool,
 }
 
-/// The measures of each of `estimates` (all as long as `clean` and `noise`, at `rate`).
+/// The measures of each of `estimates` (all as long as `clean` and `noise`, at `rate`), the
+/// BSS-eval ratios matched by `assignment`.
 pub fn speech_metrics(
     clean: &[f32],
     noise: &[f32],
     estimates: &[&[f32]],
     rate: u32,
+    assignment: Assignment,
 ) -> Result<Vec<SpeechMetrics>> {
-    let ratios = speech_ratios_many(clean, noise, estimates)?;
+    let ratios = speech_ratios_many(clean, noise, estimates, assignment)?;
     estimates
         .iter()
         .zip(ratios)

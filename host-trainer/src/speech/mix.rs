@@ -8,6 +8,8 @@
 use anyhow::{bail, Result};
 use vaenmf_core::gamma::Prng;
 
+use crate::params::ParamError;
+
 /// A named signal.
 #[derive(Debug, Clone)]
 pub struct Named {
@@ -52,9 +54,52 @@ pub fn noise_gain(speech: &[f32], noise: &[f32], snr_db: f64) -> Result<f64> {
     Ok((es / en).sqrt() / 10f64.powf(snr_db / 20.0))
 }
 
+/// Largest |SNR| a mixture may be asked for, dB: the noise gain of ±100 dB (10⁵ in
+/// amplitude) times any ordinary level ratio stays finite in f32.
+pub const MAX_ABS_SNR_DB: f64 = 100.0;
+
+/// Every SNR must be a finite number of dB in `−MAX_ABS_SNR_DB ..= MAX_ABS_SNR_DB`.
+pub fn check_snrs(snrs: &[f64]) -> Result<(), ParamError> {
+    if snrs.is_empty() {
+        return Err(ParamError::new("snr", "(none)", "one or more SNRs in dB"));
+    }
+    match snrs.iter().find(|s| !(s.abs() <= MAX_ABS_SNR_DB)) {
+        Some(s) => Err(ParamError::new(
+            "snr",
+            s,
+            format!("a number of dB from −{MAX_ABS_SNR_DB} to {MAX_ABS_SNR_DB}"),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// The SNR in dB of `speech` against `noise`.
 pub fn snr_db(speech: &[f32], noise: &[f32]) -> f64 {
     10.0 * (energy(speech) / energy(noise)).log10()
+}
+
+/// Every noise can give every utterance a segment: at least as long, or (with `loop_noise`)
+/// not empty. Checked by [`mix`]; callers that train before they mix check it first.
+pub fn check_lengths(utterances: &[Named], noises: &[Named], loop_noise: bool) -> Result<()> {
+    let Some(longest) = utterances.iter().max_by_key(|u| u.samples.len()) else {
+        return Ok(());
+    };
+    let len = longest.samples.len();
+    for noise in noises {
+        let have = noise.samples.len();
+        if have == 0 {
+            bail!("noise '{}' has no samples", noise.name);
+        }
+        if have < len && !loop_noise {
+            bail!(
+                "noise '{}' has {have} samples, {} fewer than utterance '{}' needs ({len} samples); --loop-noise repeats it",
+                noise.name,
+                len - have,
+                longest.name
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Every (utterance, noise, SNR) mixture, in that nesting order; the same seed and inputs give
@@ -67,24 +112,14 @@ pub fn mix(
     seed: u64,
     loop_noise: bool,
 ) -> Result<Vec<Mixture>> {
-    if snrs.iter().any(|s| !s.is_finite()) {
-        bail!("SNRs must be finite numbers of dB, got {snrs:?}");
-    }
+    check_snrs(snrs)?;
+    check_lengths(utterances, noises, loop_noise)?;
     let mut rng = Prng::new(seed);
     let mut out = Vec::with_capacity(utterances.len() * noises.len() * snrs.len());
     for (u, utt) in utterances.iter().enumerate() {
         let len = utt.samples.len();
         for (k, noise) in noises.iter().enumerate() {
             let looped = noise.samples.len() < len;
-            if noise.samples.is_empty() || (looped && !loop_noise) {
-                bail!(
-                    "noise '{}' has {} samples, {} fewer than utterance '{}' needs ({len} samples); --loop-noise repeats it",
-                    noise.name,
-                    noise.samples.len(),
-                    len - noise.samples.len(),
-                    utt.name
-                );
-            }
             for &snr in snrs {
                 let nlen = noise.samples.len();
                 let starts = if looped { nlen } else { nlen - len + 1 } as u64;
@@ -93,7 +128,14 @@ pub fn mix(
                 let gain = noise_gain(&utt.samples, &segment, snr)
                     .map_err(|e| anyhow::anyhow!("utterance '{}', noise '{}': {e}", utt.name, noise.name))?;
                 let noise_part: Vec<f32> = segment.iter().map(|&v| (f64::from(v) * gain) as f32).collect();
-                let noisy = utt.samples.iter().zip(&noise_part).map(|(s, n)| s + n).collect();
+                let noisy: Vec<f32> = utt.samples.iter().zip(&noise_part).map(|(s, n)| s + n).collect();
+                if noisy.iter().any(|v| !v.is_finite()) {
+                    bail!(
+                        "utterance '{}', noise '{}' at {snr} dB: the noise gain {gain:e} takes samples past the largest float; use a higher --snr",
+                        utt.name,
+                        noise.name
+                    );
+                }
                 out.push(Mixture {
                     utterance: u,
                     noise: k,

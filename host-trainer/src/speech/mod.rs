@@ -1,7 +1,7 @@
 //! Speech enhancement with learned speech and noise dictionaries (the paper's second
 //! experiment). The front end shared by every method: [`audio`] (WAV in and out,
-//! resampling), [`stft`] (analysis and exact weighted-overlap-add synthesis) and [`mix`]
-//! (noisy sets at given SNRs, noise segments drawn by seed). On it:
+//! resampling), [`stft`] (analysis and exact weighted-overlap-add synthesis), [`mix`]
+//! (noisy sets at given SNRs, noise segments drawn by seed) and their [`manifest`]. On it:
 //! [`dictionary`] (NMF dictionaries of magnitude frames that record their front end),
 //! [`separate`] (supervised separation and the oracle mask) and [`bss_eval`] (SDR/SIR/SAR).
 //! The learned methods of the paper's comparison — [`dnmf`], the mask network [`dnn`],
@@ -17,6 +17,7 @@ pub mod dnmf;
 pub mod dnn;
 pub mod evaluate;
 pub mod levinson;
+pub mod manifest;
 pub mod metrics;
 pub mod mix;
 pub mod network;

@@ -61,15 +61,23 @@ impl NetConfig {
     /// At least one hidden layer, every width, the epochs and the batch ≥ 1, a positive finite
     /// learning rate, a finite weight decay ≥ 0.
     pub fn check(self) -> Result<NetParams, ParamError> {
-        if self.hidden.is_empty() || self.hidden.contains(&0) {
+        let widths = 1..=params::limits::WIDTH;
+        if !(1..=params::limits::LAYERS).contains(&self.hidden.len())
+            || self.hidden.iter().any(|w| !widths.contains(w))
+        {
             return Err(ParamError::new(
                 "net-hidden",
                 format!("{:?}", self.hidden),
-                "one or more widths ≥ 1",
+                format!(
+                    "1 to {} widths, each between 1 and {}",
+                    params::limits::LAYERS,
+                    params::limits::WIDTH
+                ),
             ));
         }
-        params::at_least("net-epochs", self.epochs, 1)?;
-        params::at_least("net-batch-size", self.batch_size, 1)?;
+        params::within("net-context", self.context, 0, params::limits::CONTEXT)?;
+        params::within("net-epochs", self.epochs, 1, params::limits::EPOCHS)?;
+        params::within("net-batch-size", self.batch_size, 1, params::limits::BATCH_SIZE)?;
         params::positive("net-lr", self.lr)?;
         params::nonnegative("net-weight-decay", self.weight_decay)?;
         Ok(Checked::new_unchecked(self))
@@ -201,7 +209,7 @@ impl Mlp {
     }
 
     /// Raw outputs for frame-major `inputs` (`frames × width`), without autodiff.
-    pub fn predict(&self, inputs: &[f32], width: usize, backend: Backend) -> Vec<f32> {
+    pub fn predict(&self, inputs: &[f32], width: usize, backend: Backend) -> Result<Vec<f32>> {
         let device = backend.device(false);
         let mut out = Vec::new();
         for chunk in inputs.chunks(4096 * width) {
@@ -209,9 +217,9 @@ impl Mlp {
                 TensorData::new(chunk.to_vec(), [chunk.len() / width, width]),
                 &device,
             );
-            out.extend(to_vec(self.forward(x)));
+            out.extend(to_vec(self.forward(x))?);
         }
-        out
+        Ok(out)
     }
 }
 

@@ -45,7 +45,7 @@ pub type SeparationParams = Checked<SeparationConfig>;
 impl SeparationConfig {
     /// At least one iteration, sparsity ≥ 0, a positive finite gain exponent.
     pub fn check(self) -> Result<SeparationParams, ParamError> {
-        params::at_least("iterations", self.iterations, 1)?;
+        params::within("iterations", self.iterations, 1, params::limits::ITERATIONS)?;
         params::nonnegative("sparsity", f64::from(self.sparsity))?;
         params::positive("gain-exponent", f64::from(self.gain_exponent))?;
         Ok(Checked::new_unchecked(self))

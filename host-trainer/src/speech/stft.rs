@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use vaenmf_core::FrontEnd;
 
 use crate::choice::Choice;
-use crate::params::{Checked, ParamError};
+use crate::params::{limits, Checked, ParamError};
 
 pub use vaenmf_core::front_end::Window;
 
@@ -57,12 +57,16 @@ impl Default for StftConfig {
 pub type StftParams = Checked<StftConfig>;
 
 impl StftConfig {
-    /// Checks the settings: an even FFT size of at least 16 and a hop between 1 and half the
-    /// FFT size (frames overlap, so every sample, the last ones included, is covered twice and
-    /// the overlap-added squared window never vanishes: the inverse exists).
+    /// Checks the settings: an even FFT size from 16 to [`limits::N_FFT`] and a hop between 1
+    /// and half the FFT size (frames overlap, so every sample, the last ones included, is
+    /// covered twice and the overlap-added squared window never vanishes: the inverse exists).
     pub fn check(self) -> Result<StftParams, ParamError> {
-        if self.n_fft < 16 || !self.n_fft.is_multiple_of(2) {
-            return Err(ParamError::new("n-fft", self.n_fft, "an even number ≥ 16"));
+        if !(16..=limits::N_FFT).contains(&self.n_fft) || !self.n_fft.is_multiple_of(2) {
+            return Err(ParamError::new(
+                "n-fft",
+                self.n_fft,
+                format!("an even number from 16 to {}", limits::N_FFT),
+            ));
         }
         if !(1..=self.n_fft / 2).contains(&self.hop) {
             return Err(ParamError::new(
@@ -93,17 +97,6 @@ impl StftConfig {
         self.n_fft / 2 + 1
     }
 
-    /// The front end a model records: these settings at `sample_rate`, frames `|X|^exponent`.
-    pub fn front_end(&self, sample_rate: u32, magnitude_exponent: f32) -> FrontEnd {
-        FrontEnd {
-            sample_rate,
-            fft_size: u32::try_from(self.n_fft).unwrap_or(u32::MAX),
-            hop: u32::try_from(self.hop).unwrap_or(u32::MAX),
-            window: self.window,
-            magnitude_exponent,
-        }
-    }
-
     /// The STFT settings of a recorded front end.
     pub fn of_front_end(front_end: &FrontEnd) -> Self {
         Self {
@@ -116,6 +109,20 @@ impl StftConfig {
     /// Frames of a signal of `len` samples, `1 + len / hop`.
     pub fn frames(&self, len: usize) -> usize {
         1 + len / self.hop
+    }
+}
+
+impl StftParams {
+    /// The front end a model records: these settings at `sample_rate`, frames `|X|^exponent`.
+    /// (Checked: the FFT size, at most [`limits::N_FFT`], and the hop fit a `u32`.)
+    pub fn front_end(&self, sample_rate: u32, magnitude_exponent: f32) -> FrontEnd {
+        FrontEnd {
+            sample_rate,
+            fft_size: self.n_fft as u32,
+            hop: self.hop as u32,
+            window: self.window,
+            magnitude_exponent,
+        }
     }
 }
 
@@ -150,7 +157,7 @@ impl Spectrogram {
 /// Forward and inverse transforms of one configuration (FFT plans made once). The FFTs run
 /// in f64, so a round trip is exact to the f32 storage of the spectrogram.
 pub struct Stft {
-    cfg: StftConfig,
+    cfg: StftParams,
     window: Vec<f64>,
     forward: Arc<dyn RealToComplex<f64>>,
     inverse: Arc<dyn ComplexToReal<f64>>,
@@ -161,7 +168,7 @@ impl Stft {
     pub fn new(cfg: &StftParams) -> Self {
         let mut planner = RealFftPlanner::<f64>::new();
         Self {
-            cfg: **cfg,
+            cfg: cfg.clone(),
             window: (0..cfg.n_fft).map(|i| cfg.window.value(i, cfg.n_fft)).collect(),
             forward: planner.plan_fft_forward(cfg.n_fft),
             inverse: planner.plan_fft_inverse(cfg.n_fft),
@@ -169,7 +176,7 @@ impl Stft {
     }
 
     /// The settings.
-    pub fn config(&self) -> &StftConfig {
+    pub fn config(&self) -> &StftParams {
         &self.cfg
     }
 

@@ -22,9 +22,10 @@ use rayon::prelude::*;
 use serde::Serialize;
 use vaenmf_core::FrontEnd;
 
+use super::bss_eval::Assignment;
 use super::dnmf::DnmfParams;
 use super::metrics::{speech_metrics, SpeechMetrics};
-use super::mix::{mix, Mixture, Named};
+use super::mix::{check_lengths, mix, Mixture, Named};
 use super::network::NetParams;
 use super::separate::{apply_gain, magnitude_matrix, oracle, SeparationParams};
 use super::stft::{Stft, StftConfig};
@@ -111,6 +112,8 @@ pub struct TableConfig {
     pub pooled: bool,
     /// Backend of the networks.
     pub backend: Backend,
+    /// How BSS-eval matches each estimate to the references (every row alike).
+    pub assignment: Assignment,
 }
 
 /// One noise type: its training and test recordings.
@@ -247,7 +250,7 @@ fn evaluate(
         .par_iter()
         .map(|(noise, m, signals)| {
             let refs: Vec<&[f32]> = signals.iter().map(|(_, s)| s.as_slice()).collect();
-            let metrics = speech_metrics(&m.clean, &m.noise_part, &refs, rate)?;
+            let metrics = speech_metrics(&m.clean, &m.noise_part, &refs, rate, cfg.assignment)?;
             on(Event::Step(
                 done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
             ));
@@ -272,6 +275,8 @@ pub struct TableRun {
     pub speech: serde_json::Value,
     /// Wall time of the whole run, seconds.
     pub seconds: f64,
+    /// How BSS-eval matched every estimate to the references.
+    pub assignment: Assignment,
 }
 
 /// Checks the sources, then trains and evaluates every condition.
@@ -290,7 +295,15 @@ pub fn run(sources: &Sources, cfg: &TableConfig, on: &(dyn Fn(Event) + Sync)) ->
         bail!("no method to run");
     }
     let stft = Stft::new(&StftConfig::of_front_end(&cfg.front_end).check()?);
-    // Mixing first: a noise too short for an utterance fails before any training.
+    // Every check the inputs' sizes allow, before any training: a training noise too short
+    // for a training utterance, and the test mixtures (mixed here).
+    for n in &sources.noises {
+        let train = Named {
+            name: format!("{} (train)", n.name),
+            samples: n.train.clone(),
+        };
+        check_lengths(&sources.speech_train, &[train], cfg.loop_noise)?;
+    }
     let tests = test_mixtures(sources, cfg)?;
     let (speech, speech_report) = speech_models(sources, cfg, &stft, on)?;
     let mut conditions: Vec<(bool, Condition)> = sources
@@ -354,5 +367,6 @@ pub fn run(sources: &Sources, cfg: &TableConfig, on: &(dyn Fn(Event) + Sync)) ->
         table2,
         speech: speech_report,
         seconds: started.elapsed().as_secs_f64(),
+        assignment: cfg.assignment,
     })
 }

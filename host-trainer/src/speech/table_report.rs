@@ -125,6 +125,8 @@ pub fn json(run: &TableRun, settings: serde_json::Value) -> serde_json::Value {
         "table2_by_noise": by_noise(&run.table2),
         "paper": paper_json(),
         "seconds": run.seconds,
+        "bss_eval_assignment": run.assignment,
+        "bss_eval": run.assignment.describe(),
         "speech_models": run.speech,
         "conditions": {
             "table1": run.table1,
@@ -291,6 +293,7 @@ pub fn markdown(run: &TableRun) -> String {
     s += "PESQ is P.862 narrowband MOS-LQO (P.862.1) on the signals decimated to 8 kHz; PESQ-WB is P.862.2. \
           SDR/SIR/SAR are BSS-eval v3 (mir_eval semantics). \"Aver\" is the mean over the mixtures at −5, 0, 5 and 10 dB. \
           `input` is the unprocessed mixture, `oracle` the ideal ratio mask |S|ᵖ/(|S|ᵖ+|N|ᵖ).\n\n";
+    s += &format!("BSS-eval, every row: {}.\n\n", run.assignment.describe());
     for (i, (title, results)) in [
         ("Table 1: a noise model per noise type", &run.table1),
         ("Table 2: one noise model on the pooled noises", &run.table2),

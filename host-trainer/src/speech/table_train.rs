@@ -150,7 +150,7 @@ pub(super) fn train_condition(
             samples: n.train.clone(),
         })
         .collect();
-    let set = training_mixtures(&sources.speech_train, &named, &cfg.snrs, cfg.seed)
+    let set = training_mixtures(&sources.speech_train, &named, &cfg.snrs, cfg.seed, cfg.loop_noise)
         .with_context(|| format!("{name}: training mixtures"))?;
     let set = magnitudes(&set, stft, exponent);
     let has = |m: TableMethod| cfg.methods.contains(&m);

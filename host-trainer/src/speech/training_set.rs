@@ -40,12 +40,14 @@ pub fn magnitude_matrix(signals: &[&[f32]], stft: &Stft, exponent: f32) -> DMatr
 /// The training mixtures: every utterance at every SNR with a noise segment drawn by `seed`.
 /// With one noise that noise is used throughout; with several (a pooled noise model) the
 /// noises take turns over the (utterance, SNR) pairs, so the set is as large as for one noise
-/// and every noise is represented.
+/// and every noise is represented. `loop_noise` repeats a noise recording shorter than an
+/// utterance (otherwise an error), as for the test mixtures.
 pub fn training_mixtures(
     utterances: &[Named],
     noises: &[Named],
     snrs: &[f64],
     seed: u64,
+    loop_noise: bool,
 ) -> Result<Vec<Mixture>> {
     if noises.is_empty() {
         bail!("no training noise given");
@@ -57,7 +59,7 @@ pub fn training_mixtures(
             std::slice::from_ref(noise),
             snrs,
             seed.wrapping_add(k as u64),
-            false,
+            loop_noise,
         )?;
         out.extend(
             all.into_iter()

@@ -69,7 +69,7 @@ pub fn learn(
     let started = std::time::Instant::now();
     let fit = train(&x, cfg, on_epoch)?;
     let seconds = started.elapsed().as_secs_f64().max(1e-9);
-    let (w, clamp) = dictionary(&fit.model);
+    let (w, clamp) = dictionary(&fit.model)?;
     let w = DMatrix::from_row_slice(mag.nrows(), cfg.rank, &w) / scale;
     let train_frames = match cfg.validation_every() {
         Some(every) => x.frames - x.frames / every,
@@ -96,7 +96,7 @@ impl VaeDictionary {
     /// The posterior means `E[z]` (r × frames) of magnitude frames (bins × frames).
     pub fn posterior_mean(&self, mag: &DMatrix<f32>) -> Result<DMatrix<f32>> {
         let x = frames_matrix(mag, self.scale)?;
-        let (alpha, beta) = posterior(&self.model, &x, self.floor, self.backend);
+        let (alpha, beta) = posterior(&self.model, &x, self.floor, self.backend)?;
         let r = self.w.ncols();
         Ok(DMatrix::from_iterator(
             r,

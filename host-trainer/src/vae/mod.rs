@@ -27,17 +27,20 @@ pub struct ClampReport {
     pub w_negative_fraction: f64,
 }
 
-fn linear_arrays(l: &burn::nn::Linear) -> (Vec<f32>, Vec<f32>) {
+fn linear_arrays(l: &burn::nn::Linear) -> Result<(Vec<f32>, Vec<f32>)> {
     // burn's Linear weight is [d_in, d_out], the blob's input-major layout: a plain copy.
-    let w = subnormal::flush(to_vec(l.weight.val()));
-    let b = subnormal::flush(l.bias.as_ref().map(|b| to_vec(b.val())).unwrap_or_default());
-    (w, b)
+    let w = subnormal::flush(to_vec(l.weight.val())?);
+    let b = match l.bias.as_ref() {
+        Some(b) => subnormal::flush(to_vec(b.val())?),
+        None => Vec::new(),
+    };
+    Ok((w, b))
 }
 
 /// The dictionary `W` (`m × r`, row-major) with negatives clamped to 0, and the clamp report.
-pub fn dictionary(model: &VaeNmf) -> (Vec<f32>, ClampReport) {
+pub fn dictionary(model: &VaeNmf) -> Result<(Vec<f32>, ClampReport)> {
     let [r, m] = model.decoder.val().dims();
-    let wt = to_vec(model.decoder.val());
+    let wt = to_vec(model.decoder.val())?;
     let mut w = vec![0.0f32; m * r];
     for k in 0..r {
         for i in 0..m {
@@ -47,22 +50,22 @@ pub fn dictionary(model: &VaeNmf) -> (Vec<f32>, ClampReport) {
     let min = w.iter().copied().fold(f32::INFINITY, f32::min);
     let negative = w.iter().filter(|&&v| v < 0.0).count();
     w.iter_mut().for_each(|v| *v = v.max(0.0));
-    (
+    Ok((
         w,
         ClampReport {
             w_min_before_clamp: f64::from(min),
             w_negative_fraction: negative as f64 / (m * r).max(1) as f64,
         },
-    )
+    ))
 }
 
 /// The core's model blob for a trained model (W clamped to ≥ 0).
-pub fn to_blob(model: &VaeNmf, arch: &VaeNmfConfig, alpha0: f64, input_scale: &[f32]) -> ModelBlob {
-    let (l1w, l1b) = linear_arrays(&model.layer1);
-    let (l2w, l2b) = linear_arrays(&model.layer2);
-    let (aw, ab) = linear_arrays(&model.alpha_head);
-    let (bw, bb) = linear_arrays(&model.beta_head);
-    ModelBlob {
+pub fn to_blob(model: &VaeNmf, arch: &VaeNmfConfig, alpha0: f64, input_scale: &[f32]) -> Result<ModelBlob> {
+    let (l1w, l1b) = linear_arrays(&model.layer1)?;
+    let (l2w, l2b) = linear_arrays(&model.layer2)?;
+    let (aw, ab) = linear_arrays(&model.alpha_head)?;
+    let (bw, bb) = linear_arrays(&model.beta_head)?;
+    Ok(ModelBlob {
         dims: Dims {
             channels: arch.channels as u32,
             hidden1: arch.hidden1 as u32,
@@ -84,10 +87,10 @@ pub fn to_blob(model: &VaeNmf, arch: &VaeNmfConfig, alpha0: f64, input_scale: &[
             beta_head_bias: bb,
         }),
         quantized: None,
-        dictionary: dictionary(model).0,
+        dictionary: dictionary(model)?.0,
         channel_names: Vec::new(),
         front_end: None,
-    }
+    })
 }
 
 fn set_linear(l: &mut burn::nn::Linear, w: &[f32], b: &[f32], d_in: usize, d_out: usize, device: &Device) {

@@ -1,6 +1,7 @@
 //! The VAE-NMF model: an MLP encoder with Gamma-posterior heads and a one-layer,
 //! bias-free, nonnegative linear decoder (the synergies).
 
+use anyhow::Result;
 use burn::module::Param;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
@@ -102,7 +103,7 @@ impl VaeNmf {
         poisson: bool,
         alpha0: f64,
         gamma: f64,
-    ) -> LossTerms {
+    ) -> Result<LossTerms> {
         let xhat = self.decode(z);
         let reconstruction = if poisson {
             // Generalised KL divergence D(x‖x̂) = Σ x ln(x/x̂) − x + x̂; the x ln x terms do not
@@ -116,16 +117,16 @@ impl VaeNmf {
                 .mean()
                 .div_scalar(2.0 * sigma * sigma)
         };
-        let (kl, kl_surrogate) = kl_surrogate(alpha, beta, alpha0);
+        let (kl, kl_surrogate) = kl_surrogate(alpha, beta, alpha0)?;
         let negative = self.decoder.val().clamp_max(0.0);
         let penalty = negative.square().sum().mul_scalar(gamma / 2.0);
-        LossTerms {
+        Ok(LossTerms {
             objective: reconstruction.clone() + kl_surrogate + penalty.clone(),
             total: reconstruction.clone() + kl.clone() + penalty.clone(),
             reconstruction,
             kl,
             penalty,
-        }
+        })
     }
 }
 
@@ -136,10 +137,10 @@ impl VaeNmf {
 /// the KL and its partial derivatives are computed in f64 by the core (`kl_gamma`,
 /// `kl_gamma_gradient`, with trigamma) on the detached α, β, and the surrogate
 /// `mean_n Σ_k (g_α α + g_β β)` with constant `g` carries exactly that gradient into autodiff.
-pub fn kl_surrogate(alpha: Tensor<2>, beta: Tensor<2>, alpha0: f64) -> (Tensor<1>, Tensor<1>) {
+pub fn kl_surrogate(alpha: Tensor<2>, beta: Tensor<2>, alpha0: f64) -> Result<(Tensor<1>, Tensor<1>)> {
     let dims = alpha.dims();
     let device = alpha.device();
-    let (a, b) = (to_vec(alpha.clone().detach()), to_vec(beta.clone().detach()));
+    let (a, b) = (to_vec(alpha.clone().detach())?, to_vec(beta.clone().detach())?);
     let mut total = 0.0;
     let (mut ga, mut gb) = (Vec::with_capacity(a.len()), Vec::with_capacity(a.len()));
     for (&ai, &bi) in a.iter().zip(&b) {
@@ -154,5 +155,5 @@ pub fn kl_surrogate(alpha: Tensor<2>, beta: Tensor<2>, alpha0: f64) -> (Tensor<1
     let ga = Tensor::<2>::from_data(TensorData::new(ga, dims), &device);
     let gb = Tensor::<2>::from_data(TensorData::new(gb, dims), &device);
     let surrogate = (alpha * ga + beta * gb).sum_dim(1).mean();
-    (kl, surrogate)
+    Ok((kl, surrogate))
 }

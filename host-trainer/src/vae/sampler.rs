@@ -14,6 +14,7 @@
 //! tensor operations instead of the transform's twenty (a training step is made of many small
 //! operations; see `kl_surrogate` in `model` for the same device).
 
+use anyhow::Result;
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use vaenmf_core::gamma::Prng;
@@ -54,12 +55,12 @@ pub fn reparameterise(alpha: f64, beta: f64, eps: f64, log_u: &[f64]) -> Reparam
 }
 
 /// A reparameterised draw `z ~ Gamma(α, β)` (`[batch, r]`), differentiable in α and β.
-pub fn sample_gamma(alpha: Tensor<2>, beta: Tensor<2>, boost: u32, rng: &mut Prng) -> Tensor<2> {
+pub fn sample_gamma(alpha: Tensor<2>, beta: Tensor<2>, boost: u32, rng: &mut Prng) -> Result<Tensor<2>> {
     let boost = boost.max(1) as usize;
     let dims = alpha.dims();
     let device = alpha.device();
     let (alpha_now, beta_now) = (alpha.clone().detach(), beta.clone().detach());
-    let (shapes, rates) = (to_vec(alpha_now.clone()), to_vec(beta_now.clone()));
+    let (shapes, rates) = (to_vec(alpha_now.clone())?, to_vec(beta_now.clone())?);
     let (mut z, mut ga, mut gb) = (Vec::with_capacity(shapes.len()), Vec::new(), Vec::new());
     let mut log_u = vec![0.0; boost];
     for (&s, &r) in shapes.iter().zip(&rates) {
@@ -76,15 +77,15 @@ pub fn sample_gamma(alpha: Tensor<2>, beta: Tensor<2>, boost: u32, rng: &mut Prn
         gb.push(sample.dz_dbeta as f32);
     }
     let tensor = |v: Vec<f32>| Tensor::<2>::from_data(TensorData::new(v, dims), &device);
-    tensor(z) + (alpha - alpha_now) * tensor(ga) + (beta - beta_now) * tensor(gb)
+    Ok(tensor(z) + (alpha - alpha_now) * tensor(ga) + (beta - beta_now) * tensor(gb))
 }
 
-/// A tensor's values as `f32`.
-pub fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+/// A tensor's values as `f32`; a failed conversion is an error, never an empty vector.
+pub fn to_vec<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
     // `convert` is a no-op for f32 data; `try_into_vec` takes the buffer without a copy when
     // it can.
     t.into_data()
         .convert::<f32>()
         .try_into_vec::<f32>()
-        .unwrap_or_default()
+        .map_err(|e| anyhow::anyhow!("cannot read a tensor's values as f32: {e:?}"))
 }

@@ -126,8 +126,13 @@ impl VaeTrainConfig {
     /// validation 0 or in (0, 0.5], and checkpoints only with a folder for them.
     pub fn check(self) -> Result<VaeParams, ParamError> {
         let (h1, h2) = self.hidden;
-        if h1 == 0 || h2 == 0 {
-            return Err(ParamError::new("hidden", format!("{h1},{h2}"), "two widths ≥ 1"));
+        let widths = 1..=params::limits::WIDTH;
+        if !widths.contains(&h1) || !widths.contains(&h2) {
+            return Err(ParamError::new(
+                "hidden",
+                format!("{h1},{h2}"),
+                format!("two widths between 1 and {}", params::limits::WIDTH),
+            ));
         }
         if !(1..=MAX_DICTIONARY_RANK).contains(&self.rank) {
             return Err(ParamError::new(
@@ -146,8 +151,8 @@ impl VaeTrainConfig {
         params::nonnegative("gamma", self.gamma)?;
         params::positive("lr", self.lr)?;
         params::nonnegative("weight-decay", self.weight_decay)?;
-        params::at_least("batch-size", self.batch_size, 1)?;
-        params::at_least("epochs", self.epochs, 1)?;
+        params::within("batch-size", self.batch_size, 1, params::limits::BATCH_SIZE)?;
+        params::within("epochs", self.epochs, 1, params::limits::EPOCHS)?;
         if !(self.validation == 0.0 || (self.validation > 0.0 && self.validation <= 0.5)) {
             return Err(ParamError::new(
                 "validation",
@@ -354,8 +359,8 @@ fn train_on_this_thread(
         for rows in order.chunks(cfg.batch_size) {
             let xb = batch_tensor(x, rows, &device);
             let (alpha, beta) = model.encode(xb.clone(), cfg.floor);
-            let z = sample_gamma(alpha.clone(), beta.clone(), cfg.boost, &mut rng);
-            let terms = model.loss(xb, z, alpha, beta, sigma, cfg.poisson, cfg.alpha0, cfg.gamma);
+            let z = sample_gamma(alpha.clone(), beta.clone(), cfg.boost, &mut rng)?;
+            let terms = model.loss(xb, z, alpha, beta, sigma, cfg.poisson, cfg.alpha0, cfg.gamma)?;
             let loss = scalar(terms.total.clone());
             if !loss.is_finite() {
                 let Some(good) = best.as_ref().map(|(_, b)| b.clone()).or(last_good.take()) else {
@@ -384,7 +389,7 @@ fn train_on_this_thread(
         let validation = if val_rows.is_empty() {
             None
         } else {
-            Some(validation_loss(&model.valid(), x, &val_rows, cfg, sigma))
+            Some(validation_loss(&model.valid(), x, &val_rows, cfg, sigma)?)
         };
         let log = EpochLog {
             epoch,
@@ -437,30 +442,41 @@ fn train_on_this_thread(
 }
 
 /// Loss on validation frames with the posterior mean as the activation (deterministic).
-fn validation_loss(model: &VaeNmf, x: &EmgMatrix, rows: &[usize], cfg: &VaeTrainConfig, sigma: f64) -> f64 {
+fn validation_loss(
+    model: &VaeNmf,
+    x: &EmgMatrix,
+    rows: &[usize],
+    cfg: &VaeTrainConfig,
+    sigma: f64,
+) -> Result<f64> {
     let device = cfg.backend.device(false);
     let mut total = 0.0;
     for chunk in rows.chunks(4096) {
         let xb = batch_tensor(x, chunk, &device);
         let (alpha, beta) = model.encode(xb.clone(), cfg.floor);
         let z = alpha.clone() / beta.clone();
-        let terms = model.loss(xb, z, alpha, beta, sigma, cfg.poisson, cfg.alpha0, 0.0);
+        let terms = model.loss(xb, z, alpha, beta, sigma, cfg.poisson, cfg.alpha0, 0.0)?;
         total += scalar(terms.total) * chunk.len() as f64;
     }
-    total / rows.len().max(1) as f64
+    Ok(total / rows.len().max(1) as f64)
 }
 
 /// Posterior (α, β) for every frame, frame-major `[frames × r]` each.
-pub fn posterior(model: &VaeNmf, x: &EmgMatrix, floor: f64, backend: Backend) -> (Vec<f32>, Vec<f32>) {
+pub fn posterior(
+    model: &VaeNmf,
+    x: &EmgMatrix,
+    floor: f64,
+    backend: Backend,
+) -> Result<(Vec<f32>, Vec<f32>)> {
     let device = backend.device(false);
     let (mut a, mut b) = (Vec::new(), Vec::new());
     let rows: Vec<usize> = (0..x.frames).collect();
     for chunk in rows.chunks(4096) {
         let (alpha, beta) = model.encode(batch_tensor(x, chunk, &device), floor);
-        a.extend(to_vec(alpha));
-        b.extend(to_vec(beta));
+        a.extend(to_vec(alpha)?);
+        b.extend(to_vec(beta)?);
     }
-    (a, b)
+    Ok((a, b))
 }
 
 impl crate::choice::Choice for Backend {

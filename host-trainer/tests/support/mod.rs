@@ -28,6 +28,15 @@ fn element(buf: &mut Vec<u8>, data_type: u32, payload: &[u8]) {
 /// MathWorks' "MAT-File Format" document: 128-byte header, then one miMATRIX element per
 /// variable (array flags, dimensions, name, real part).
 pub fn write_mat_v5(path: &Path, vars: &[MatVar<'_>]) {
+    for v in vars {
+        assert_eq!(v.values.len(), v.rows * v.cols);
+    }
+    write_mat_v5_declared(path, vars);
+}
+
+/// [`write_mat_v5`] that writes each variable's `rows × cols` as its declared size whatever
+/// its values' count: malformed files for the loaders' tests.
+pub fn write_mat_v5_declared(path: &Path, vars: &[MatVar<'_>]) {
     const MI_INT8: u32 = 1;
     const MI_INT32: u32 = 5;
     const MI_UINT32: u32 = 6;
@@ -42,7 +51,6 @@ pub fn write_mat_v5(path: &Path, vars: &[MatVar<'_>]) {
     out.extend_from_slice(&0x0100u16.to_le_bytes());
     out.extend_from_slice(b"IM");
     for v in vars {
-        assert_eq!(v.values.len(), v.rows * v.cols);
         let mut body = Vec::new();
         let mut flags = Vec::new();
         flags.extend_from_slice(&MX_DOUBLE_CLASS.to_le_bytes());
