@@ -244,7 +244,7 @@ fn npy_declaring_more_values_than_its_bytes_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("huge.npy");
     let mut header = "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000, 12), }".to_string();
-    while (10 + header.len() + 1) % 64 != 0 {
+    while !(10 + header.len() + 1).is_multiple_of(64) {
         header.push(' ');
     }
     header.push('\n');
@@ -258,4 +258,23 @@ fn npy_declaring_more_values_than_its_bytes_is_refused() {
         err.contains("huge.npy") && err.contains("declares shape [1000000000000, 12]"),
         "{err}"
     );
+}
+
+/// Inputs the fuzzers found (`cargo xtask fuzz`), kept as regression tests: a `.npy` header of
+/// nested brackets that hung npyz's parser for over 10 s, a MATLAB file whose dimensions
+/// overflow matfile's product (it panicked), and a float WAV whose samples overflow rubato's
+/// FFT (rubato panicked). Each is an error naming the file now.
+#[test]
+fn fuzzer_findings_are_errors() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let npy = fixtures.join("fuzz-npy-nested-header.npy");
+    let err = format!("{:#}", load(&npy, &LoadOptions::default()).unwrap_err());
+    assert!(err.contains("fuzz-npy-nested-header.npy"), "{err}");
+    let mat = fixtures.join("fuzz-mat-dims-overflow.mat");
+    let err = format!("{:#}", load(&mat, &LoadOptions::default()).unwrap_err());
+    assert!(err.contains("fuzz-mat-dims-overflow.mat"), "{err}");
+    let wav = fixtures.join("fuzz-wav-rubato-panic.wav");
+    let err = vaenmf_trainer::speech::audio::read_at_rate(&wav, 16_000, true).unwrap_err();
+    let err = format!("{err:#}");
+    assert!(err.contains("fuzz-wav-rubato-panic.wav"), "{err}");
 }

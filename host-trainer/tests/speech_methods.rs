@@ -444,7 +444,14 @@ fn loop_noise_applies_to_training_mixtures() {
         name: "n".into(),
         samples: (0..300).map(|t| (t as f32 * 0.37).cos()).collect(),
     };
-    let err = training_mixtures(&[utterance.clone()], &[noise.clone()], &[0.0], 1, false).unwrap_err();
+    let err = training_mixtures(
+        std::slice::from_ref(&utterance),
+        std::slice::from_ref(&noise),
+        &[0.0],
+        1,
+        false,
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("--loop-noise"), "{err}");
     let set = training_mixtures(&[utterance], &[noise], &[0.0, 5.0], 1, true).unwrap();
     assert_eq!(set.len(), 2);

@@ -177,8 +177,56 @@ fn load_csv(path: &Path, channels_in_rows: bool) -> Result<EmgMatrix> {
 }
 
 /// 2-D `.npy` of float32 or float64, C or Fortran order.
+/// The `.npy` header a plain float array has: a flat dict, `(`…`)` for the shape and no list.
+/// npyz's header parser backtracks exponentially on nested brackets (a 209-byte header took
+/// over 10 s: found by `cargo xtask fuzz npy`), so anything else is refused before it parses.
+fn check_npy_header(path: &Path) -> Result<()> {
+    let name = path.display();
+    let mut head = [0u8; 12];
+    let mut file = File::open(path).with_context(|| format!("{name}: cannot open"))?;
+    let read = file
+        .read(&mut head)
+        .with_context(|| format!("{name}: cannot read"))?;
+    if read < 10 || &head[..6] != b"\x93NUMPY" {
+        bail!("{name}: not a valid .npy file (no NumPy magic)");
+    }
+    let (len, start) = match head[6] {
+        1 => (usize::from(u16::from_le_bytes([head[8], head[9]])), 10),
+        2 | 3 if read == 12 => (
+            u32::from_le_bytes([head[8], head[9], head[10], head[11]]) as usize,
+            12,
+        ),
+        v => bail!("{name}: not a valid .npy file (format version {v})"),
+    };
+    if len > 65_536 {
+        bail!("{name}: not a valid .npy file (a {len}-byte header)");
+    }
+    let mut header = vec![0u8; len];
+    let mut file = File::open(path).with_context(|| format!("{name}: cannot open"))?;
+    let mut skip = [0u8; 12];
+    file.read_exact(&mut skip[..start])
+        .and_then(|()| file.read_exact(&mut header))
+        .with_context(|| format!("{name}: not a valid .npy file (header cut short)"))?;
+    let mut depth = 0usize;
+    for &b in &header {
+        match b {
+            b'[' => bail!("{name}: unsupported dtype (a structured array; expected float32 or float64)"),
+            b'{' | b'(' => {
+                depth += 1;
+                if depth > 2 {
+                    bail!("{name}: not a valid .npy file (nested brackets in the header)");
+                }
+            }
+            b'}' | b')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 fn load_npy(path: &Path, channels_in_rows: bool) -> Result<EmgMatrix> {
     let name = path.display();
+    check_npy_header(path)?;
     let file = File::open(path).with_context(|| format!("{name}: cannot open"))?;
     let file_len = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
     let npy =
@@ -238,7 +286,10 @@ fn load_npy(path: &Path, channels_in_rows: bool) -> Result<EmgMatrix> {
 pub(crate) fn read_mat(path: &Path) -> Result<matfile::MatFile> {
     let name = path.display();
     let file = File::open(path).with_context(|| format!("{name}: cannot open"))?;
-    matfile::MatFile::parse(BufReader::new(file))
+    // matfile multiplies declared dimensions unchecked (an overflow panic, found by `cargo
+    // xtask fuzz mat`): a panic in the parser is this file's error, not an abort.
+    std::panic::catch_unwind(|| matfile::MatFile::parse(BufReader::new(file)))
+        .map_err(|_| anyhow!("{name}: not a readable MATLAB v5 file (its sizes overflow)"))?
         .map_err(|e| anyhow!("{name}: not a readable MATLAB v5 file ({e:?})"))
 }
 

@@ -153,18 +153,37 @@ pub fn resample(samples: &[f32], from: u32, to: u32) -> Result<Vec<f32>> {
     if from == to {
         return Ok(samples.to_vec());
     }
-    let mut resampler = Fft::<f32>::new(from as usize, to as usize, 1024, 1, FixedSync::Input)
-        .with_context(|| format!("cannot resample {from} Hz to {to} Hz"))?;
-    let needed = resampler.process_all_needed_output_len(samples.len());
-    let mut out = vec![0.0f32; needed];
-    let input = InterleavedSlice::new(samples, 1, samples.len()).context("resampler input")?;
-    let mut output = InterleavedSlice::new_mut(&mut out, 1, needed).context("resampler output")?;
-    let (_, written) = resampler
-        .process_all_into_buffer(&input, &mut output, samples.len(), None)
-        .context("resampling failed")?;
-    out.truncate(written);
-    Ok(out)
+    // Far beyond any audio level, far below what overflows the resampler's f32 FFTs (whose
+    // NaNs made rubato panic: found by `cargo xtask fuzz wav`).
+    if let Some(i) = samples
+        .iter()
+        .position(|v| v.is_nan() || v.abs() > MAX_RESAMPLED_LEVEL)
+    {
+        bail!(
+            "sample {} is {}: too large to resample (|x| ≤ {MAX_RESAMPLED_LEVEL:e})",
+            i + 1,
+            samples[i]
+        );
+    }
+    // rubato unwraps its FFTs' results: a panic there is an error here, not an abort.
+    std::panic::catch_unwind(|| -> Result<Vec<f32>> {
+        let mut resampler = Fft::<f32>::new(from as usize, to as usize, 1024, 1, FixedSync::Input)
+            .with_context(|| format!("cannot resample {from} Hz to {to} Hz"))?;
+        let needed = resampler.process_all_needed_output_len(samples.len());
+        let mut out = vec![0.0f32; needed];
+        let input = InterleavedSlice::new(samples, 1, samples.len()).context("resampler input")?;
+        let mut output = InterleavedSlice::new_mut(&mut out, 1, needed).context("resampler output")?;
+        let (_, written) = resampler
+            .process_all_into_buffer(&input, &mut output, samples.len(), None)
+            .context("resampling failed")?;
+        out.truncate(written);
+        Ok(out)
+    })
+    .unwrap_or_else(|_| bail!("resampling {from} Hz to {to} Hz failed inside rubato (it panicked)"))
 }
+
+/// Largest sample magnitude [`resample`] takes.
+pub const MAX_RESAMPLED_LEVEL: f32 = 1e20;
 
 /// Reads a WAV file as mono at `rate`: resampled when the file's rate differs and
 /// `allow_resampling`, an error naming both rates otherwise. Returns notes for the user
@@ -194,5 +213,7 @@ pub fn read_at_rate(path: &Path, rate: u32, allow_resampling: bool) -> Result<(V
         path.display(),
         audio.rate
     ));
-    Ok((resample(&audio.samples, audio.rate, rate)?, notes))
+    let samples =
+        resample(&audio.samples, audio.rate, rate).with_context(|| format!("{}", path.display()))?;
+    Ok((samples, notes))
 }

@@ -63,7 +63,7 @@ pub fn check_snrs(snrs: &[f64]) -> Result<(), ParamError> {
     if snrs.is_empty() {
         return Err(ParamError::new("snr", "(none)", "one or more SNRs in dB"));
     }
-    match snrs.iter().find(|s| !(s.abs() <= MAX_ABS_SNR_DB)) {
+    match snrs.iter().find(|s| s.is_nan() || s.abs() > MAX_ABS_SNR_DB) {
         Some(s) => Err(ParamError::new(
             "snr",
             s,
