@@ -7,6 +7,17 @@ use std::path::{Path, PathBuf};
 use vaenmf_trainer::data::load::{load, LoadOptions};
 use vaenmf_trainer::data::EmgMatrix;
 
+/// libfuzzer-sys installs a panic hook that aborts on every panic, even one the loader catches
+/// and turns into an error (matfile's overflow panics are caught that way). Back to the
+/// default hook, once: a caught panic is then only printed, and one that escapes the loader is
+/// still a crash (libfuzzer-sys aborts when the target unwinds).
+pub fn caught_panics_are_errors() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = std::panic::take_hook();
+    });
+}
+
 /// Writes `bytes` to this process's temporary file with extension `ext` and returns its path.
 pub fn as_file(bytes: &[u8], ext: &str) -> PathBuf {
     let path = std::env::temp_dir().join(format!("vaenmf-fuzz-{}.{ext}", std::process::id()));

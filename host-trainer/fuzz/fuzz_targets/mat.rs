@@ -10,6 +10,7 @@ use vaenmf_trainer::data::load::{load, LoadOptions};
 use vaenmf_trainer::data::ninapro::load_ninapro;
 
 fuzz_target!(|bytes: &[u8]| {
+    common::caught_panics_are_errors();
     let path = common::as_file(bytes, "mat");
     if let Ok(m) = load(&path, &LoadOptions::default()) {
         common::assert_valid(&m);

@@ -10,6 +10,7 @@ use libfuzzer_sys::fuzz_target;
 use vaenmf_trainer::speech::audio::read_at_rate;
 
 fuzz_target!(|bytes: &[u8]| {
+    common::caught_panics_are_errors();
     let path = common::as_file(bytes, "wav");
     if let Ok((samples, _)) = read_at_rate(&path, 16_000, true) {
         assert!(samples.iter().all(|v| v.is_finite()));
