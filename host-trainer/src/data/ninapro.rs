@@ -50,9 +50,10 @@ pub fn load_ninapro(path: &Path, movement: Option<u32>) -> Result<NinaproSplit> 
 
     let (n_emg, channels) = (emg_size[0], emg_size[1]);
     // MATLAB is column-major: sample t of channel c is at c * n_emg + t.
-    if let Some(i) = emg.iter().position(|v| !v.is_finite()) {
+    // Finite as the f32 the matrix holds: 1e300 is a finite f64 and an infinite f32.
+    if let Some(i) = emg.iter().position(|&v| !(v as f32).is_finite()) {
         bail!(
-            "{file}: variable 'emg': non-finite value {} at frame {}, channel {}",
+            "{file}: variable 'emg': value {} at frame {}, channel {} is not a finite f32",
             emg[i],
             i % n_emg + 1,
             i / n_emg + 1
