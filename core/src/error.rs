@@ -66,6 +66,14 @@ pub enum Field {
     BetaHeadScale,
     /// Format 4: the encoder's encoding tag (0 f32, 1 quantised).
     Encoding,
+    /// Atoms of the speech dictionary in a speech enhancer.
+    SpeechRank,
+    /// Multiplicative updates per frame of a streaming NMF enhancer.
+    UpdatesPerFrame,
+    /// L1 weight on the activations.
+    Sparsity,
+    /// Exponent of the Wiener-type gain.
+    GainExponent,
 }
 
 impl Field {
@@ -102,6 +110,10 @@ impl Field {
             Field::AlphaHeadScale => "alpha_head.output_scale",
             Field::BetaHeadScale => "beta_head.output_scale",
             Field::Encoding => "encoding",
+            Field::SpeechRank => "speech_rank",
+            Field::UpdatesPerFrame => "updates_per_frame",
+            Field::Sparsity => "sparsity",
+            Field::GainExponent => "gain_exponent",
         }
     }
 }
@@ -285,6 +297,12 @@ pub enum InputError {
     },
     /// A metric's denominator is zero (e.g. VAF of an all-zero signal).
     ZeroEnergy,
+    /// An audio sample's magnitude exceeds the speech enhancer's
+    /// [`MAX_ABS_SAMPLE`](crate::speech::MAX_ABS_SAMPLE).
+    SampleRange {
+        /// Index of the first such sample in the hop.
+        index: u32,
+    },
 }
 
 impl fmt::Display for InputError {
@@ -295,6 +313,11 @@ impl fmt::Display for InputError {
                 write!(f, "length mismatch: expected {expected}, found {found}")
             }
             InputError::ZeroEnergy => f.write_str("signal energy is zero; the ratio is undefined"),
+            InputError::SampleRange { index } => write!(
+                f,
+                "sample {index} of the hop is beyond ±{}",
+                crate::speech::MAX_ABS_SAMPLE
+            ),
         }
     }
 }

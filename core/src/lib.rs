@@ -20,6 +20,8 @@
 //! - [`linalg`]: `W·z` and Lawson–Hanson NNLS for a fixed dictionary.
 //! - [`vaf`](mod@vaf): variance accounted for, batch and streaming.
 //! - [`tracker`]: [`SynergyTracker`], one frame in, activations and windowed VAF out.
+//! - [`speech`]: the streaming speech enhancer, one hop of audio in, one hop out (512-point
+//!   real FFT, weighted overlap-add, a speech + noise dictionary's Wiener-type gain).
 //! - `dynamic` (feature `alloc`): the same encoder on an owned `ModelBlob` whose dimensions
 //!   are known only at run time, bit-identical to the const-generic path (host tools).
 //!
@@ -62,6 +64,7 @@ pub mod linalg;
 mod math;
 pub mod model;
 pub mod quant;
+pub mod speech;
 pub mod tracker;
 pub mod vaf;
 

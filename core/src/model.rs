@@ -189,7 +189,11 @@ impl Dims {
             | Field::InputStep
             | Field::Hidden1Step
             | Field::Hidden2Step
-            | Field::Encoding => 0,
+            | Field::Encoding
+            | Field::SpeechRank
+            | Field::UpdatesPerFrame
+            | Field::Sparsity
+            | Field::GainExponent => 0,
         }
     }
 

@@ -1,5 +1,6 @@
 //! The streaming envelope stage against closed forms (the comparison with the trainer's
-//! envelope, an independent sci-rs implementation, is in `host-trainer/tests/envelope_stage.rs`).
+//! envelope, an independent sci-rs implementation, is in
+//! `host-trainer/tests/trainer/envelope_stage.rs`).
 
 use vaenmf_core::envelope::{EnvelopeError, EnvelopeStage, Section};
 

@@ -15,14 +15,14 @@ use std::process::Command;
 use std::time::Instant;
 
 use vaenmf_trainer::nmf::{fit, NmfConfig, NmfInit, NmfLoss};
-use vaenmf_trainer::speech::audio::{read_wav, wav_bytes, WavFormat};
-use vaenmf_trainer::speech::bss_eval::{speech_ratios, Assignment};
-use vaenmf_trainer::speech::dictionary::{learn, magnitude_frames};
-use vaenmf_trainer::speech::mix::noise_gain;
-use vaenmf_trainer::speech::pesq::pesq;
-use vaenmf_trainer::speech::separate::{oracle, SeparationConfig, Separator};
-use vaenmf_trainer::speech::stft::{Stft, StftConfig};
-use vaenmf_trainer::speech::stoi::stoi;
+use vaenmf_trainer::speech::front_end::audio::{read_wav, wav_bytes, WavFormat};
+use vaenmf_trainer::speech::front_end::mix::noise_gain;
+use vaenmf_trainer::speech::front_end::stft::{Stft, StftConfig};
+use vaenmf_trainer::speech::methods::dictionary::{learn, magnitude_frames};
+use vaenmf_trainer::speech::methods::separate::{oracle, SeparationConfig, Separator};
+use vaenmf_trainer::speech::metrics::bss_eval::{speech_ratios, Assignment};
+use vaenmf_trainer::speech::metrics::pesq::pesq;
+use vaenmf_trainer::speech::metrics::stoi::stoi;
 
 fn best<T>(repeats: usize, mut f: impl FnMut() -> T) -> (f64, T) {
     let mut t = f64::INFINITY;

@@ -111,7 +111,7 @@ pub fn describe(blob: &ModelBlob, bytes: &[u8]) -> String {
             "front end: {}
 spectrogram dictionary: {} bins × {} atoms, {}
 ",
-            crate::speech::separate::describe(front_end),
+            crate::speech::front_end::stft::describe(front_end),
             d.channels,
             d.rank,
             stats(&blob.dictionary)

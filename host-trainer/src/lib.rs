@@ -17,7 +17,6 @@ pub mod data;
 pub mod eval;
 pub mod export;
 pub mod nmf;
-pub mod nmf_gemm;
 pub mod output;
 pub mod params;
 pub mod pipeline;

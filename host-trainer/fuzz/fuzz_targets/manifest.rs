@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
-use vaenmf_trainer::speech::manifest::parse_manifest;
+use vaenmf_trainer::speech::front_end::manifest::parse_manifest;
 
 fuzz_target!(|bytes: &[u8]| {
     if let Ok(rows) = parse_manifest(bytes, Path::new("manifest.csv"), Path::new("set")) {

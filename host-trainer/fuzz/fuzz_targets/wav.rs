@@ -7,7 +7,7 @@
 mod common;
 
 use libfuzzer_sys::fuzz_target;
-use vaenmf_trainer::speech::audio::read_at_rate;
+use vaenmf_trainer::speech::front_end::audio::read_at_rate;
 
 fuzz_target!(|bytes: &[u8]| {
     common::caught_panics_are_errors();

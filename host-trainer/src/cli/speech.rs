@@ -14,13 +14,14 @@ use crate::nmf::{NmfConfig, NmfLoss};
 use crate::output::OutputSet;
 use crate::pipeline::Method;
 use crate::plots::SpectrogramPanel;
-use crate::speech::audio::{read_at_rate, wav_bytes, WavFormat};
-use crate::speech::dictionary::learn;
-use crate::speech::evaluate::{example_magnitudes, examples, markdown, score, summarise};
-use crate::speech::manifest::{manifest_text, read_manifest, ManifestEntry};
+use crate::speech::experiment::eval::{example_magnitudes, examples, markdown, score, summarise};
+use crate::speech::front_end::audio::{read_at_rate, wav_bytes, WavFormat};
+use crate::speech::front_end::manifest::{manifest_text, read_manifest, ManifestEntry};
+use crate::speech::front_end::mix::{mix, snr_db, Named};
+use crate::speech::front_end::stft::describe;
+use crate::speech::methods::dictionary::learn;
+use crate::speech::methods::separate::Separator;
 use crate::speech::metrics::speech_metrics;
-use crate::speech::mix::{mix, snr_db, Named};
-use crate::speech::separate::{describe, Separator};
 
 pub use super::speech_args::*;
 
@@ -160,13 +161,16 @@ fn separator(speech: &Path, noise: &Path, args: &SeparationArgs) -> Result<Separ
 }
 
 fn enhance_command(args: &EnhanceArgs) -> Result<()> {
+    let mode = args.mode.mode()?;
     let sep = separator(&args.speech, &args.noise, &args.separation)?;
     let rate = sep.front_end().sample_rate;
     let noisy = load(&args.input, rate, args.resample)?;
     let started = std::time::Instant::now();
-    let out = sep.enhance(&noisy)?;
+    let speech = mode
+        .enhance(&sep, &noisy)
+        .with_context(|| format!("{}", args.input.display()))?;
     let seconds = started.elapsed().as_secs_f64();
-    crate::output::write_atomic(&args.out, &wav_bytes(&out.speech, rate, WavFormat::Float32)?)?;
+    crate::output::write_atomic(&args.out, &wav_bytes(&speech, rate, WavFormat::Float32)?)?;
     let audio = noisy.len() as f64 / f64::from(rate);
     println!(
         "{}: {audio:.2} s enhanced in {seconds:.3} s ({:.0}× real time)",
@@ -178,7 +182,7 @@ fn enhance_command(args: &EnhanceArgs) -> Result<()> {
 
 fn metrics_command(args: &MetricsArgs) -> Result<()> {
     let read = |p: &Path| -> Result<(Vec<f32>, u32)> {
-        let (audio, _) = crate::speech::audio::read_wav(p)?;
+        let (audio, _) = crate::speech::front_end::audio::read_wav(p)?;
         Ok((audio.samples, audio.rate))
     };
     let (reference, rate) = read(&args.reference)?;
@@ -227,6 +231,7 @@ fn metrics_command(args: &MetricsArgs) -> Result<()> {
 }
 
 fn eval_command(args: &EvalArgs) -> Result<()> {
+    let mode = args.mode.mode()?;
     let rows = read_manifest(&args.manifest)?;
     if rows.is_empty() {
         bail!("{}: the manifest lists no mixtures", args.manifest.display());
@@ -242,14 +247,14 @@ fn eval_command(args: &EvalArgs) -> Result<()> {
     bar.set_message("mixtures");
     let started = std::time::Instant::now();
     let assignment = args.bss.assignment();
-    let scores = score(&rows, &separators, 2.0, assignment, || bar.inc(1))?;
+    let scores = score(&rows, &separators, mode, 2.0, assignment, || bar.inc(1))?;
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
     let summary = summarise(&scores);
     let table = format!(
         "BSS-eval, every row: {}.\n\n{}",
         assignment.describe(),
-        markdown(&summary, "NMF")
+        markdown(&summary, &format!("NMF ({})", mode.describe()))
     );
     let mut set = OutputSet::new();
     let mut plots = Vec::new();
@@ -279,6 +284,7 @@ fn eval_command(args: &EvalArgs) -> Result<()> {
         "speech": args.speech,
         "noises": args.noises.iter().map(|(n, p)| (n.clone(), p.clone())).collect::<BTreeMap<_, _>>(),
         "separation": *args.separation.config()?,
+        "mode": mode,
         "oracle_gain_exponent": 2.0,
         "bss_eval_assignment": assignment,
         "bss_eval": assignment.describe(),
@@ -310,7 +316,7 @@ fn mix_command(args: &MixArgs) -> Result<()> {
         1,
         crate::params::limits::SAMPLE_RATE as usize,
     )?;
-    crate::speech::mix::check_snrs(&args.snr)?;
+    crate::speech::front_end::mix::check_snrs(&args.snr)?;
     let utterances = wav_files(&args.speech)?
         .iter()
         .map(|p| {
@@ -385,8 +391,9 @@ fn named(files: &[PathBuf], rate: u32, resample: bool) -> Result<Vec<Named>> {
 
 fn table_command(args: &TableArgs) -> Result<()> {
     use crate::choice::Choice;
-    use crate::speech::table::{run, Event, NoiseSource, Sources};
-    use crate::speech::table_report;
+    use crate::speech::experiment::config::{Event, NoiseSource, Sources};
+    use crate::speech::experiment::report;
+    use crate::speech::experiment::table::run;
     let cfg = args.config()?;
     let rate = cfg.front_end.sample_rate;
     let sources = Sources {
@@ -446,23 +453,20 @@ fn table_command(args: &TableArgs) -> Result<()> {
         "speech_test": sources.speech_test.iter().map(|u| &u.name).collect::<Vec<_>>(),
         "noises": args.noises,
     });
-    let json = table_report::json(&result, settings);
+    let json = report::json(&result, settings);
     let mut set = OutputSet::new();
     set.add(
         &args.out.join("table.json"),
         serde_json::to_string_pretty(&json)?.as_bytes(),
     )?;
-    set.add(
-        &args.out.join("table.md"),
-        table_report::markdown(&result).as_bytes(),
-    )?;
+    set.add(&args.out.join("table.md"), report::markdown(&result).as_bytes())?;
     set.commit()?;
     for (title, results) in [("Table 1", &result.table1), ("Table 2", &result.table2)] {
         if results.is_empty() {
             continue;
         }
-        let table = table_report::table_of(results);
-        let line: Vec<String> = table_report::METHOD_ORDER
+        let table = report::table_of(results);
+        let line: Vec<String> = report::METHOD_ORDER
             .iter()
             .filter_map(|m| {
                 table

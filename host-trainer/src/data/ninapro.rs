@@ -53,7 +53,7 @@ pub fn load_ninapro(path: &Path, movement: Option<u32>) -> Result<NinaproSplit> 
     // Finite as the f32 the matrix holds: 1e300 is a finite f64 and an infinite f32.
     if let Some(i) = emg.iter().position(|&v| !(v as f32).is_finite()) {
         bail!(
-            "{file}: variable 'emg': value {} at frame {}, channel {} is not a finite f32",
+            "{file}: variable 'emg': value {:?} at frame {}, channel {} is not a finite f32",
             emg[i],
             i % n_emg + 1,
             i / n_emg + 1

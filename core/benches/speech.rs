@@ -1,0 +1,89 @@
+//! Host cost of the streaming speech enhancer, one core: time per hop and the real-time
+//! factor (hop duration / time per hop) of the STFT alone (unit gain) and of the NMF enhancer
+//! at the paper's sizes (257 bins, 40 speech + 40 noise atoms) for a few updates per frame.
+//!
+//! `cargo bench -p vaenmf-core --bench speech`
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use vaenmf_core::front_end::Window;
+use vaenmf_core::gamma::Prng;
+use vaenmf_core::speech::{
+    ActivationLoss, NmfEnhancer, NmfGainSettings, Spectrum, StreamingStft, BINS, FFT_SIZE,
+};
+use vaenmf_core::FrontEnd;
+
+const HOP: usize = 128;
+const RATE: f64 = 16_000.0;
+const ATOMS: usize = 80;
+const HOPS: usize = 2000;
+
+/// Best of 5 runs over `HOPS` hops: seconds per hop.
+fn per_hop(mut hop: impl FnMut(&[f32; HOP], &mut [f32; HOP])) -> f64 {
+    let mut rng = Prng::new(3);
+    let input: Vec<[f32; HOP]> = (0..64)
+        .map(|_| core::array::from_fn(|_| (rng.uniform() as f32 - 0.5) * 0.2))
+        .collect();
+    let mut out = [0.0f32; HOP];
+    (0..5)
+        .map(|_| {
+            let start = Instant::now();
+            for t in 0..HOPS {
+                hop(black_box(&input[t % input.len()]), &mut out);
+                black_box(&out);
+            }
+            start.elapsed().as_secs_f64() / HOPS as f64
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+fn report(name: &str, seconds: f64) {
+    let budget = HOP as f64 / RATE;
+    println!(
+        "{name:44} {:8.2} µs/hop  {:7.0}× real time",
+        seconds * 1e6,
+        budget / seconds
+    );
+}
+
+fn main() {
+    println!("streaming enhancer, {FFT_SIZE}-point FFT, hop {HOP} at 16 kHz ({BINS} bins), one core");
+    let mut stft = StreamingStft::<HOP>::new(Window::Hamming);
+    let mut spec = Spectrum::default();
+    report(
+        "STFT + inverse (unit gain)",
+        per_hop(|x, y| {
+            stft.analyse(x, &mut spec).unwrap();
+            stft.synthesise(&spec, y);
+        }),
+    );
+    let mut rng = Prng::new(7);
+    let w: Vec<f32> = (0..BINS * ATOMS).map(|_| rng.uniform() as f32).collect();
+    let front_end = FrontEnd {
+        sample_rate: RATE as u32,
+        fft_size: FFT_SIZE as u32,
+        hop: HOP as u32,
+        window: Window::Hamming,
+        magnitude_exponent: 1.0,
+    };
+    for (loss, name) in [
+        (ActivationLoss::Frobenius, "Euclidean"),
+        (ActivationLoss::KullbackLeibler, "KL"),
+    ] {
+        for updates in [5, 20, 50] {
+            let settings = NmfGainSettings {
+                loss,
+                updates_per_frame: updates,
+                lambda: 0.0,
+                gain_exponent: 2.0,
+            };
+            let mut enhancer =
+                Box::new(NmfEnhancer::<HOP, ATOMS>::new_checked(&front_end, &w, 40, settings).unwrap());
+            report(
+                &format!("NMF 40+40 atoms, {name}, {updates} updates/frame"),
+                per_hop(|x, y| enhancer.process(x, y).unwrap()),
+            );
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! Streaming speech enhancement on `no_std` targets: one hop of samples in, one hop of the
+//! speech estimate out, with sizes fixed at compile time and no heap.
+//!
+//! # Layers
+//!
+//! - [`fft`]: the 512-point real FFT and its inverse (`microfft`, the same code on host and
+//!   device).
+//! - [`stream`]: [`StreamingStft`], analysis window, frame ring and weighted overlap-add.
+//! - [`nmf_gain`]: [`NmfGain`], a fixed speech + noise dictionary's activations per frame
+//!   (warm-started multiplicative updates) and the Wiener-type gain.
+//! - [`enhancer`]: [`NmfEnhancer`], the two together.
+//!
+//! # Invariants
+//!
+//! - Finite samples within ±[`MAX_ABS_SAMPLE`] give finite output; any other sample is an
+//!   [`InputError`](crate::InputError) and changes no state.
+//! - Every gain is in [0, 1]; activations stay finite and nonnegative for any checked
+//!   dictionary.
+//! - The same bits on every target: `+ − × ÷`, `sqrt` and `libm` in a fixed order, no fused
+//!   multiply-add.
+
+pub mod enhancer;
+pub mod fft;
+pub mod nmf_gain;
+pub mod stream;
+
+pub use enhancer::NmfEnhancer;
+pub use fft::{RealFft, Spectrum, BINS, FFT_SIZE};
+pub use nmf_gain::{ActivationLoss, NmfGain, NmfGainSettings, MAX_UPDATES_PER_FRAME};
+pub use stream::{StreamingStft, MAX_ABS_SAMPLE};

@@ -1,0 +1,16 @@
+//! The enhancement methods: [`dictionary`] (NMF dictionaries of magnitude frames that record
+//! their front end), [`separate`] (supervised separation and the oracle mask) and
+//! [`streaming`] (the core's hop-by-hop enhancer over a recording); the learned methods of the
+//! paper's comparison — [`dnmf`], the mask network [`dnn`], VAE-NMF dictionaries
+//! ([`vae_dictionary`]) with the [`activation_net`], all on [`network`] — and the
+//! [`training_set`] they learn from.
+
+pub mod activation_net;
+pub mod dictionary;
+pub mod dnmf;
+pub mod dnn;
+pub mod network;
+pub mod separate;
+pub mod streaming;
+pub mod training_set;
+pub mod vae_dictionary;
