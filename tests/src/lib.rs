@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use object::{Object, ObjectSection};
@@ -161,10 +162,9 @@ pub fn build_board(board: Board, tag: &str, model: &Path, frames: &Path) -> Resu
     Ok(dir)
 }
 
-/// Builds every firmware binary with `model` and `frames` embedded into its own target
-/// directory `target/firmware/<tag>` (a nested cargo on the workspace's target directory would
-/// wait for the lock an outer `cargo test` holds). Returns the folder holding the ELFs, or the
-/// build's stderr on failure.
+/// Builds every firmware binary with `model` and `frames` embedded (see `cargo_build`) and
+/// returns the folder holding the ELFs, `target/firmware/<tag>/…`, or the build's stderr on
+/// failure.
 pub fn build_firmware(tag: &str, model: &Path, frames: &Path) -> Result<PathBuf, String> {
     build_firmware_for(Core::M4, tag, model, frames)
 }
@@ -174,6 +174,13 @@ pub fn build_firmware_for(core: Core, tag: &str, model: &Path, frames: &Path) ->
     cargo_build(&[], core, tag, model, frames)
 }
 
+/// Builds every firmware binary with `model` and `frames` embedded and copies the ELFs this
+/// build produced to `target/firmware/<tag>/<target>/release`. Every build shares one target
+/// directory, `target/firmware/shared` (a nested cargo on the workspace's target directory
+/// would wait for the lock an outer `cargo test` holds): the dependencies are compiled once,
+/// and only the firmware crate again for each model. Builds and copies of one process take
+/// turns, so no build overwrites an ELF before its copy. Returns the folder holding the ELFs,
+/// or the build's stderr on failure.
 fn cargo_build(
     extra: &[&str],
     core: Core,
@@ -181,30 +188,57 @@ fn cargo_build(
     model: &Path,
     frames: &Path,
 ) -> Result<PathBuf, String> {
-    let target_dir = root().join("target/firmware").join(tag);
+    static ONE_BUILD_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _turn = ONE_BUILD_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args([
             "build",
             "--release",
             "--quiet",
             "--bins",
+            "--message-format=json-render-diagnostics",
             "--target",
             core.target(),
         ])
         .args(extra)
         .arg("--target-dir")
-        .arg(&target_dir)
+        .arg(root().join("target/firmware/shared"))
         .current_dir(root().join("firmware-example"))
         .env("VAENMF_MODEL", model)
         .env("VAENMF_FRAMES", frames)
         .env_remove("RUSTFLAGS")
         .output()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if out.status.success() {
-        Ok(target_dir.join(core.target()).join("release"))
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
     }
+    let dir = root()
+        .join("target/firmware")
+        .join(tag)
+        .join(core.target())
+        .join("release");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    // The binaries of this build, fresh or relinked: cargo's artifact messages name them.
+    let messages = String::from_utf8_lossy(&out.stdout);
+    let mut copied = 0;
+    for elf in messages
+        .lines()
+        .filter_map(|l| l.split("\"executable\":\"").nth(1)?.split('"').next())
+    {
+        let elf = Path::new(elf);
+        let name = elf
+            .file_name()
+            .ok_or_else(|| format!("cargo named an executable {}", elf.display()))?;
+        std::fs::copy(elf, dir.join(name)).map_err(|e| format!("{}: {e}", elf.display()))?;
+        copied += 1;
+    }
+    if copied == 0 {
+        return Err(format!("cargo built no firmware binary for {tag}"));
+    }
+    Ok(dir)
 }
 
 /// Runs an ELF on the emulated Cortex-M4F and returns its standard output; a failure exit
