@@ -15,7 +15,7 @@ use crate::output::OutputSet;
 use crate::pipeline::Method;
 use crate::plots::SpectrogramPanel;
 use crate::speech::experiment::eval::{example_magnitudes, examples, markdown, score, summarise};
-use crate::speech::front_end::audio::{read_at_rate, wav_bytes, WavFormat};
+use crate::speech::front_end::audio::{read_at_rate, resample, wav_bytes, WavFormat};
 use crate::speech::front_end::manifest::{manifest_text, read_manifest, ManifestEntry};
 use crate::speech::front_end::mix::{mix, snr_db, Named};
 use crate::speech::front_end::stft::describe;
@@ -170,7 +170,23 @@ fn enhance_command(args: &EnhanceArgs) -> Result<()> {
         .enhance(&sep, &noisy)
         .with_context(|| format!("{}", args.input.display()))?;
     let seconds = started.elapsed().as_secs_f64();
-    crate::output::write_atomic(&args.out, &wav_bytes(&speech, rate, WavFormat::Float32)?)?;
+    // A resampled input is given back at its own rate and length.
+    let (input_rate, input_len) = hound::WavReader::open(&args.input)
+        .map(|r| (r.spec().sample_rate, r.duration() as usize))
+        .with_context(|| format!("{}", args.input.display()))?;
+    let (speech, out_rate) = if input_rate == rate {
+        (speech, rate)
+    } else {
+        let mut back = resample(&speech, rate, input_rate)
+            .with_context(|| format!("{}: back to {input_rate} Hz", args.out.display()))?;
+        back.resize(input_len, 0.0);
+        warn(&format!(
+            "{}: resampled back from {rate} Hz to the input's {input_rate} Hz",
+            args.out.display()
+        ));
+        (back, input_rate)
+    };
+    crate::output::write_atomic(&args.out, &wav_bytes(&speech, out_rate, WavFormat::Float32)?)?;
     let audio = noisy.len() as f64 / f64::from(rate);
     println!(
         "{}: {audio:.2} s enhanced in {seconds:.3} s ({:.0}× real time)",

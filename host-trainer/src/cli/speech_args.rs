@@ -185,7 +185,8 @@ pub struct EnhanceArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub separation: SeparationArgs,
-    /// Resample the input when its rate differs from the dictionaries' (else an error).
+    /// Resample the input when its rate differs from the dictionaries' (else an error); the
+    /// enhanced recording is resampled back to the input's rate and length.
     #[arg(long)]
     pub resample: bool,
     #[command(flatten)]

@@ -14,7 +14,7 @@ use vaenmf_trainer::data::EmgMatrix;
 use vaenmf_trainer::export::read_blob;
 use vaenmf_trainer::nmf::gemm::{self as nmf_gemm, MuSettings};
 use vaenmf_trainer::nmf::{self, NmfConfig, NmfInit, NmfLoss};
-use vaenmf_trainer::speech::front_end::audio::read_wav;
+use vaenmf_trainer::speech::front_end::audio::{read_wav, resample, wav_bytes, WavFormat};
 use vaenmf_trainer::speech::front_end::mix::{mix, Mixture, Named};
 use vaenmf_trainer::speech::front_end::stft::{Stft, StftConfig};
 use vaenmf_trainer::speech::methods::separate::oracle;
@@ -486,6 +486,25 @@ fn dict_enhance_and_eval_on_the_bundled_set() {
         stream_gain > gain - STREAM_SDR_MARGIN_DB,
         "streamed +{stream_gain:.2} dB, offline +{gain:.2} dB"
     );
+    // A 22.05 kHz input with --resample: enhanced at 16 kHz, given back at 22.05 kHz and its
+    // own length.
+    let at_22k = resample(&noisy_audio.samples, 16_000, 22_050).unwrap();
+    let wav = wav_bytes(&at_22k, 22_050, WavFormat::Float32).unwrap();
+    std::fs::write(d.join("noisy22k.wav"), wav).unwrap();
+    run_ok(&[
+        "speech",
+        "enhance",
+        "--speech",
+        &p("speech.vnmf"),
+        "--noise",
+        &p("tap.vnmf"),
+        "--resample",
+        &p("noisy22k.wav"),
+        "-o",
+        &p("enh22k.wav"),
+    ]);
+    let (back, _) = read_wav(&d.join("enh22k.wav")).unwrap();
+    assert_eq!((back.rate, back.samples.len()), (22_050, at_22k.len()));
     let err = vaenmf()
         .args([
             "speech",
