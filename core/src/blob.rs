@@ -18,8 +18,11 @@
 //! |           | (int8 weights as bytes, int32 biases and multipliers as varints)          |
 //! | checksum  | CRC-32 (ISO-HDLC) of preamble and payload, `u32` LE                        |
 //!
-//! Versions: 4 (written now) adds the encoding byte and quantised encoders; 3 (front end), 2
-//! (channel names, no front end) and 1 (no names) are still read.
+//! Versions: 4 (written now for models) adds the encoding byte and quantised encoders; 3 (front
+//! end), 2 (channel names, no front end) and 1 (no names) are still read. Version 5
+//! ([`ENHANCER_FORMAT_VERSION`]) shares the preamble and the checksum but carries a speech
+//! enhancer ([`crate::speech::enhancer_blob`]) instead of a model; the model decoders refuse it
+//! with [`ModelError::BlobKind`], and the enhancer decoder refuses versions 1–4 the same way.
 //!
 //! Decoding checks, in order: length of the preamble, magic, version, declared length
 //! (truncated / trailing bytes), checksum, payload structure, dimensions, then every value
@@ -38,6 +41,8 @@ pub const MAGIC: [u8; 4] = *b"VNMF";
 pub const FORMAT_VERSION: u16 = 4;
 /// The oldest format version this build reads.
 pub const OLDEST_READABLE_VERSION: u16 = 1;
+/// The format version of a speech enhancer blob (the newest this build reads).
+pub const ENHANCER_FORMAT_VERSION: u16 = 5;
 /// Longest channel name, in bytes of UTF-8.
 pub const MAX_CHANNEL_NAME_LEN: usize = 64;
 /// Size of the fixed-width preamble.
@@ -78,9 +83,9 @@ pub struct BlobHeader {
     pub floor: f32,
 }
 
-/// Checks preamble, length and checksum; returns the version, the header and the bytes of
-/// the arrays.
-fn open(bytes: &[u8]) -> Result<(u16, BlobHeader, &[u8]), ModelError> {
+/// Checks preamble, length and checksum of a blob of any kind; returns the version and the
+/// payload.
+pub(crate) fn open_envelope(bytes: &[u8]) -> Result<(u16, &[u8]), ModelError> {
     let min = (PREAMBLE_LEN + CHECKSUM_LEN) as u32;
     let found = len_u32(bytes.len());
     if bytes.len() < 4 {
@@ -96,10 +101,10 @@ fn open(bytes: &[u8]) -> Result<(u16, BlobHeader, &[u8]), ModelError> {
     }
     let (preamble, _) =
         postcard::take_from_bytes::<Preamble>(&bytes[..PREAMBLE_LEN]).map_err(|_| ModelError::Malformed)?;
-    if !(OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&preamble.version) {
+    if !(OLDEST_READABLE_VERSION..=ENHANCER_FORMAT_VERSION).contains(&preamble.version) {
         return Err(ModelError::UnsupportedVersion {
             found: preamble.version,
-            supported: FORMAT_VERSION,
+            supported: ENHANCER_FORMAT_VERSION,
         });
     }
     let total = PREAMBLE_LEN as u64 + u64::from(preamble.payload_len) + CHECKSUM_LEN as u64;
@@ -120,9 +125,35 @@ fn open(bytes: &[u8]) -> Result<(u16, BlobHeader, &[u8]), ModelError> {
     if stored != computed {
         return Err(ModelError::Checksum { stored, computed });
     }
+    Ok((preamble.version, &body[PREAMBLE_LEN..]))
+}
+
+/// Wraps `payload` (written after [`PREAMBLE_LEN`] placeholder bytes of `out`) in the preamble
+/// of `version` and the checksum.
+#[cfg(feature = "alloc")]
+pub(crate) fn seal(version: u16, mut out: alloc::vec::Vec<u8>) -> Result<alloc::vec::Vec<u8>, ModelError> {
+    let payload_len = u32::try_from(out.len() - PREAMBLE_LEN).map_err(|_| ModelError::Malformed)?;
+    let preamble = Preamble {
+        magic: MAGIC,
+        version,
+        payload_len,
+    };
+    postcard::to_slice(&preamble, &mut out[..PREAMBLE_LEN]).map_err(|_| ModelError::Malformed)?;
+    let crc = CRC32.checksum(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    Ok(out)
+}
+
+/// Checks preamble, length, checksum and kind (a model, not an enhancer); returns the version,
+/// the header and the bytes of the arrays.
+fn open(bytes: &[u8]) -> Result<(u16, BlobHeader, &[u8]), ModelError> {
+    let (version, payload) = open_envelope(bytes)?;
+    if version > FORMAT_VERSION {
+        return Err(ModelError::BlobKind { enhancer: true });
+    }
     let (header, arrays) =
-        postcard::take_from_bytes::<BlobHeader>(&body[PREAMBLE_LEN..]).map_err(|_| ModelError::Malformed)?;
-    Ok((preamble.version, header, arrays))
+        postcard::take_from_bytes::<BlobHeader>(payload).map_err(|_| ModelError::Malformed)?;
+    Ok((version, header, arrays))
 }
 
 /// A channel name must be 1 ..= [`MAX_CHANNEL_NAME_LEN`] bytes without control characters.
@@ -606,16 +637,7 @@ mod owned {
             }
             out = postcard::to_extend(&self.channel_names, out).map_err(|_| ModelError::Malformed)?;
             out = postcard::to_extend(&self.front_end, out).map_err(|_| ModelError::Malformed)?;
-            let payload_len = u32::try_from(out.len() - PREAMBLE_LEN).map_err(|_| ModelError::Malformed)?;
-            let preamble = Preamble {
-                magic: MAGIC,
-                version: FORMAT_VERSION,
-                payload_len,
-            };
-            postcard::to_slice(&preamble, &mut out[..PREAMBLE_LEN]).map_err(|_| ModelError::Malformed)?;
-            let crc = CRC32.checksum(&out);
-            out.extend_from_slice(&crc.to_le_bytes());
-            Ok(out)
+            seal(FORMAT_VERSION, out)
         }
 
         /// Decodes and validates a blob of any dimensions.

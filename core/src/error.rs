@@ -74,6 +74,32 @@ pub enum Field {
     Sparsity,
     /// Exponent of the Wiener-type gain.
     GainExponent,
+    /// Enhancement method of a speech enhancer.
+    Method,
+    /// Noise atoms of a speech enhancer.
+    NoiseRank,
+    /// DNMF's reconstruction bases.
+    ReconstructionDictionary,
+    /// Multiplicative updates of an enhancer's activation fit.
+    Iterations,
+    /// Whether an enhancer carries a network (required by network methods, refused by the others).
+    Network,
+    /// The network's layer count, or one layer's sizes (the index names the layer).
+    Layers,
+    /// A network layer's weights (the index is the value's position in the network's weights).
+    LayerWeights,
+    /// A network layer's bias.
+    LayerBias,
+    /// Context frames before or after the current one.
+    Context,
+    /// Magnitude reference of the network's log compression.
+    FeatureReference,
+    /// Per-dimension mean of the network's features.
+    FeatureMean,
+    /// Per-dimension standard deviation of the network's features.
+    FeatureStd,
+    /// Scale of each activation the network outputs.
+    OutputScale,
 }
 
 impl Field {
@@ -114,6 +140,19 @@ impl Field {
             Field::UpdatesPerFrame => "updates_per_frame",
             Field::Sparsity => "sparsity",
             Field::GainExponent => "gain_exponent",
+            Field::Method => "method",
+            Field::NoiseRank => "noise_rank",
+            Field::ReconstructionDictionary => "reconstruction",
+            Field::Iterations => "fit.iterations",
+            Field::Network => "network",
+            Field::Layers => "network.layers",
+            Field::LayerWeights => "network.layers.weights",
+            Field::LayerBias => "network.layers.bias",
+            Field::Context => "network.context",
+            Field::FeatureReference => "network.reference",
+            Field::FeatureMean => "network.mean",
+            Field::FeatureStd => "network.std",
+            Field::OutputScale => "network.output_scale",
         }
     }
 }
@@ -211,6 +250,20 @@ pub enum ModelError {
     /// The blob holds a quantised encoder, which [`ModelStorage`](crate::ModelStorage)'s f32
     /// buffers cannot hold: decode it with `ModelBlob` or embed it with a `build.rs`.
     QuantizedEncoder,
+    /// A part is present that the method does not use (`present: true`), or missing
+    /// though the method needs it.
+    PartPresence {
+        /// The part.
+        field: Field,
+        /// Whether it is present.
+        present: bool,
+    },
+    /// The blob is of another kind: a speech enhancer where a model was expected
+    /// (`enhancer: true`), or the reverse.
+    BlobKind {
+        /// Whether the blob found is a speech enhancer.
+        enhancer: bool,
+    },
 }
 
 impl fmt::Display for ModelError {
@@ -269,6 +322,18 @@ impl fmt::Display for ModelError {
             ModelError::AccumulatorRange { field } => write!(
                 f,
                 "int8 layer of {field} is too wide or its bias too large: the int32 accumulator could overflow"
+            ),
+            ModelError::PartPresence { field, present: true } => {
+                write!(f, "{field} is present, but this enhancer's method does not use it")
+            }
+            ModelError::PartPresence { field, present: false } => {
+                write!(f, "{field} is missing, but this enhancer's method needs it")
+            }
+            ModelError::BlobKind { enhancer: true } => f.write_str(
+                "the blob is a speech enhancer (format version 5), not a synergy or dictionary model",
+            ),
+            ModelError::BlobKind { enhancer: false } => f.write_str(
+                "the blob is a synergy or dictionary model (format version 1 to 4), not a speech enhancer",
             ),
             ModelError::QuantizedEncoder => f.write_str(
                 "the model's encoder is quantised (int8); ModelStorage holds f32 encoders only (use ModelBlob, or embed it with a build.rs)",

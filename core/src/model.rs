@@ -194,6 +194,8 @@ impl Dims {
             | Field::UpdatesPerFrame
             | Field::Sparsity
             | Field::GainExponent => 0,
+            // Speech enhancer fields: not part of a model.
+            _ => 0,
         }
     }
 

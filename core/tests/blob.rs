@@ -3,7 +3,7 @@
 mod common;
 
 use common::random_blob;
-use vaenmf_core::blob::{FORMAT_VERSION, MAGIC, PREAMBLE_LEN};
+use vaenmf_core::blob::{ENHANCER_FORMAT_VERSION, FORMAT_VERSION, MAGIC, PREAMBLE_LEN};
 use vaenmf_core::{peek_header, Field, ModelBlob, ModelError, ModelStorage};
 
 #[test]
@@ -109,7 +109,7 @@ fn every_single_bit_flip_is_rejected() {
             4..=5 => {
                 // A flip to another readable version is caught by the checksum instead.
                 let version = u16::from_le_bytes([bad[4], bad[5]]);
-                if (vaenmf_core::blob::OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&version) {
+                if (vaenmf_core::blob::OLDEST_READABLE_VERSION..=ENHANCER_FORMAT_VERSION).contains(&version) {
                     assert!(matches!(err, ModelError::Checksum { .. }), "bit {bit}: {err:?}");
                 } else {
                     assert!(
@@ -142,12 +142,12 @@ fn trailing_bytes_and_version_are_reported() {
         ModelBlob::from_bytes(&longer).unwrap_err(),
         ModelError::TrailingBytes { count: 3 }
     );
-    bytes[4..6].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
+    bytes[4..6].copy_from_slice(&(ENHANCER_FORMAT_VERSION + 1).to_le_bytes());
     assert_eq!(
         ModelBlob::from_bytes(&bytes).unwrap_err(),
         ModelError::UnsupportedVersion {
-            found: FORMAT_VERSION + 1,
-            supported: FORMAT_VERSION
+            found: ENHANCER_FORMAT_VERSION + 1,
+            supported: ENHANCER_FORMAT_VERSION
         }
     );
     assert_eq!(

@@ -1,6 +1,7 @@
 //! `cargo xtask fuzz [TARGET|all] [SECONDS]`: a cargo-fuzz target for SECONDS (default 60)
 //! each. Targets: `blob` (the core's blob decoders, `core/fuzz`, from seeds of every kind of
-//! blob: f32 encoder, NMF-only, int8 and hybrid quantised) and the files a user hands to
+//! blob: f32 encoder, NMF-only, int8 and hybrid quantised, a speech enhancer of each method)
+//! and the files a user hands to
 //! `vaenmf` (`host-trainer/fuzz`, from the committed seeds in `host-trainer/fuzz/seeds/`):
 //! `wav`, `npy`, `mat`, `csv`, `manifest`. Each run stops at the first panic, hang (10 s on
 //! one input) or allocation over 2 GiB, and saves the input under the crate's `artifacts/`.
@@ -12,9 +13,11 @@
 use std::path::Path;
 use std::process::Command;
 
+use vaenmf_core::front_end::Window;
 use vaenmf_core::gamma::Prng;
 use vaenmf_core::quant::calibrate::{calibrate, quantize, Variant};
-use vaenmf_core::{Dims, ModelBlob};
+use vaenmf_core::speech::{EnhancerBlob, EnhancerMethod, RandomEnhancerSizes};
+use vaenmf_core::{Dims, FrontEnd, ModelBlob};
 
 use crate::{root, run};
 
@@ -52,8 +55,33 @@ fn write_seeds(dir: &Path) -> Result<(), String> {
             quantize(&f32_model, &ranges, Variant::Hybrid).map_err(|e| e.to_string())?,
         ),
     ];
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     for (name, blob) in seeds {
-        let bytes = blob.to_bytes().map_err(|e| format!("{name}: {e}"))?;
+        files.push((name.into(), blob.to_bytes().map_err(|e| format!("{name}: {e}"))?));
+    }
+    let front_end = FrontEnd {
+        sample_rate: 8000,
+        fft_size: 8,
+        hop: 4,
+        window: Window::Hann,
+        magnitude_exponent: 1.0,
+    };
+    let sizes = RandomEnhancerSizes {
+        ranks: (2, 2),
+        hidden: &[4],
+        context: (1, 1),
+    };
+    for method in [
+        EnhancerMethod::Nmf,
+        EnhancerMethod::Dnmf,
+        EnhancerMethod::Dnn,
+        EnhancerMethod::VaeNmf,
+    ] {
+        let blob = EnhancerBlob::random(method, front_end, sizes, 4);
+        let name = format!("enhancer-{}", method.name());
+        files.push((name.clone(), blob.to_bytes().map_err(|e| format!("{name}: {e}"))?));
+    }
+    for (name, bytes) in files {
         let path = dir.join(format!("seed-{name}.vnmf"));
         std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
     }

@@ -3,13 +3,15 @@
 //!
 //! Each input is decoded twice: as given, and with its length field and CRC-32 rewritten to
 //! match, so that mutations reach the payload parser (f32 arrays, names, front end and the
-//! format-4 quantised encoder) instead of stopping at the checksum. A successful decode must
+//! format-4 quantised encoder, the format-5 speech enhancer) instead of stopping at the
+//! checksum. A successful decode must
 //! re-encode to a blob that decodes equal (bytes may differ: postcard accepts over-long
 //! varints, the encoder writes the shortest).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use vaenmf_core::blob::{CHECKSUM_LEN, PREAMBLE_LEN};
+use vaenmf_core::speech::EnhancerBlob;
 use vaenmf_core::{ModelBlob, ModelStorage};
 
 const CRC32: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
@@ -18,6 +20,10 @@ fn decode(bytes: &[u8]) {
     if let Ok(blob) = ModelBlob::from_bytes(bytes) {
         let again = blob.to_bytes().expect("decoded blob re-encodes");
         assert_eq!(ModelBlob::from_bytes(&again).expect("re-encoded blob decodes"), blob);
+    }
+    if let Ok(enhancer) = EnhancerBlob::from_bytes(bytes) {
+        let again = enhancer.to_bytes().expect("decoded enhancer re-encodes");
+        assert_eq!(EnhancerBlob::from_bytes(&again).expect("re-encoded enhancer decodes"), enhancer);
     }
     let mut storage = ModelStorage::<4, 8, 8, 2>::new();
     let _ = storage.decode(bytes);

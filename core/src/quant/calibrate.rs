@@ -61,7 +61,7 @@ impl core::error::Error for QuantizeError {}
 /// f32 dense layer, input-major, with ReLU.
 fn dense_relu(weights: &[f32], bias: &[f32], x: &[f32]) -> Vec<f32> {
     let mut out = alloc::vec![0.0; bias.len()];
-    crate::dynamic::dense(x, weights, bias, &mut out);
+    crate::linalg::dense(x, weights, bias, &mut out);
     for v in &mut out {
         *v = v.max(0.0);
     }

@@ -149,7 +149,7 @@ fn head_forward(h: &HeadArrays, x: &[i16]) -> Vec<f32> {
 /// f32 dense layer, input-major (the run-time-sized encoder's, bit-identical to the typed one).
 fn float_forward(weights: &[f32], bias: &[f32], x: &[f32]) -> Vec<f32> {
     let mut out = vec![0.0; bias.len()];
-    crate::dynamic::dense(x, weights, bias, &mut out);
+    crate::linalg::dense(x, weights, bias, &mut out);
     out
 }
 

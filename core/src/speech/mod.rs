@@ -9,6 +9,10 @@
 //! - [`nmf_gain`]: [`NmfGain`], a fixed speech + noise dictionary's activations per frame
 //!   (warm-started multiplicative updates) and the Wiener-type gain.
 //! - [`enhancer`]: [`NmfEnhancer`], the two together.
+//! - [`network`]: [`NetworkGain`], a learned enhancer's network frame by frame (features with
+//!   context, ReLU MLP on the core's dense kernel, mask or dictionary activations → gain).
+//! - [`enhancer_blob`] (feature `alloc`): [`EnhancerBlob`], the enhancer file of every method
+//!   (blob format version 5).
 //!
 //! # Invariants
 //!
@@ -20,11 +24,19 @@
 //!   multiply-add.
 
 pub mod enhancer;
+#[cfg(feature = "alloc")]
+pub mod enhancer_blob;
 pub mod fft;
+pub mod network;
 pub mod nmf_gain;
 pub mod stream;
 
 pub use enhancer::NmfEnhancer;
+#[cfg(feature = "alloc")]
+pub use enhancer_blob::{
+    ActivationFit, EnhancerBlob, EnhancerMethod, Network, NetworkLayer, RandomEnhancerSizes,
+};
 pub use fft::{RealFft, Spectrum, BINS, FFT_SIZE};
-pub use nmf_gain::{ActivationLoss, NmfGain, NmfGainSettings, MAX_UPDATES_PER_FRAME};
+pub use network::{FeatureView, LayerView, NetworkGain, OutputView};
+pub use nmf_gain::{wiener_gain, ActivationLoss, NmfGain, NmfGainSettings, MAX_UPDATES_PER_FRAME};
 pub use stream::{StreamingStft, MAX_ABS_SAMPLE};

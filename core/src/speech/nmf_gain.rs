@@ -22,7 +22,7 @@ pub const MAX_UPDATES_PER_FRAME: u32 = 1000;
 const WARM_FLOOR: f32 = 1e-3;
 
 /// Divergence the activations minimise.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ActivationLoss {
     /// `½‖v − Wh‖²`.
     Frobenius,
@@ -270,18 +270,27 @@ impl<'w, const N: usize> NmfGain<'w, N> {
         self.reconstruct(self.speech_rank, self.rank, &mut noise);
         let p = self.settings.gain_exponent;
         for (g, &n) in gain.iter_mut().zip(&noise) {
-            let s = *g;
-            let r = n / s;
-            let rp = if p == 2.0 {
-                r * r
-            } else if p == 1.0 {
-                r
-            } else {
-                libm::powf(r, p)
-            };
-            let value = 1.0 / (1.0 + rp);
-            *g = if s > 0.0 && value >= 0.0 { value } else { 0.0 };
+            *g = wiener_gain(*g, n, p);
         }
+    }
+}
+
+/// `sᵖ / (sᵖ + nᵖ)` as `1 / (1 + (n/s)ᵖ)`: no overflow for large `s`, `n`; 0 where `s` is 0
+/// (or the ratio undefined), so the gain is in [0, 1] for any `s, n ≥ 0`.
+pub fn wiener_gain(s: f32, n: f32, p: f32) -> f32 {
+    let r = n / s;
+    let rp = if p == 2.0 {
+        r * r
+    } else if p == 1.0 {
+        r
+    } else {
+        libm::powf(r, p)
+    };
+    let value = 1.0 / (1.0 + rp);
+    if s > 0.0 && value >= 0.0 {
+        value
+    } else {
+        0.0
     }
 }
 

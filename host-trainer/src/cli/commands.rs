@@ -298,6 +298,19 @@ pub fn frames(data: &DataArgs, out: &Path) -> Result<()> {
 /// `vaenmf inspect`.
 pub fn inspect(model: &Path) -> Result<()> {
     let bytes = std::fs::read(model).with_context(|| format!("{}: cannot read", model.display()))?;
+    if bytes.get(4..6) == Some(&vaenmf_core::blob::ENHANCER_FORMAT_VERSION.to_le_bytes()[..]) {
+        let enhancer = crate::speech::methods::enhancer::Enhancer::load(model)?;
+        let blob = enhancer.blob();
+        println!(
+            "{}: speech enhancer (format version {}, {} bytes)\nmethod: {}\n{}",
+            model.display(),
+            vaenmf_core::blob::ENHANCER_FORMAT_VERSION,
+            bytes.len(),
+            blob.method.name(),
+            crate::speech::methods::enhancer::describe_enhancer(blob).replace("; ", "\n")
+        );
+        return Ok(());
+    }
     let blob = read_blob(model)?;
     print!("{}", describe(&blob, &bytes));
     Ok(())

@@ -9,18 +9,25 @@ use std::collections::BTreeMap;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::warn;
+use crate::choice::Choice;
 use crate::export::read_blob;
 use crate::nmf::{NmfConfig, NmfLoss};
 use crate::output::OutputSet;
 use crate::pipeline::Method;
 use crate::plots::SpectrogramPanel;
+use crate::speech::experiment::config::{Event, NoiseSource, Sources, TableConfig};
+use crate::speech::experiment::enhancer_training::train_enhancers;
 use crate::speech::experiment::eval::{example_magnitudes, examples, markdown, score, summarise};
 use crate::speech::front_end::audio::{read_at_rate, resample, wav_bytes, WavFormat};
+use crate::speech::front_end::manifest::ManifestRow;
 use crate::speech::front_end::manifest::{manifest_text, read_manifest, ManifestEntry};
 use crate::speech::front_end::mix::{mix, snr_db, Named};
 use crate::speech::front_end::stft::describe;
 use crate::speech::methods::dictionary::learn;
+use crate::speech::methods::enhancer::Enhancer;
+use crate::speech::methods::enhancer::{describe_enhancer, enhancer_summary};
 use crate::speech::methods::separate::Separator;
+use crate::speech::metrics::bss_eval::Assignment;
 use crate::speech::metrics::speech_metrics;
 
 pub use super::speech_args::*;
@@ -84,6 +91,7 @@ pub fn run(command: &SpeechCommand) -> Result<()> {
         SpeechCommand::Enhance(args) => enhance_command(args),
         SpeechCommand::Metrics(args) => metrics_command(args),
         SpeechCommand::Eval(args) => eval_command(args),
+        SpeechCommand::Train(args) => train_command(args),
         SpeechCommand::Table(args) => table_command(args),
     }
 }
@@ -160,14 +168,28 @@ fn separator(speech: &Path, noise: &Path, args: &SeparationArgs) -> Result<Separ
         .with_context(|| format!("{} with {}", speech.display(), noise.display()))
 }
 
+/// The enhancer of `--model`, or supervised NMF from `--speech` and `--noise`.
+fn enhancer_of(
+    model: Option<&Path>,
+    dictionaries: Option<(&Path, &Path)>,
+    args: &SeparationArgs,
+) -> Result<Enhancer> {
+    match (model, dictionaries) {
+        (Some(path), _) => Enhancer::load(path),
+        (None, Some((speech, noise))) => Enhancer::from_separator(&separator(speech, noise, args)?),
+        (None, None) => bail!("give --model, or --speech and --noise"),
+    }
+}
+
 fn enhance_command(args: &EnhanceArgs) -> Result<()> {
     let mode = args.mode.mode()?;
-    let sep = separator(&args.speech, &args.noise, &args.separation)?;
-    let rate = sep.front_end().sample_rate;
+    let dictionaries = args.speech.as_deref().zip(args.noise.as_deref());
+    let enhancer = enhancer_of(args.model.as_deref(), dictionaries, &args.separation)?;
+    let rate = enhancer.blob().front_end.sample_rate;
     let noisy = load(&args.input, rate, args.resample)?;
     let started = std::time::Instant::now();
     let speech = mode
-        .enhance(&sep, &noisy)
+        .enhance(&enhancer, &noisy)
         .with_context(|| format!("{}", args.input.display()))?;
     let seconds = started.elapsed().as_secs_f64();
     // A resampled input is given back at its own rate and length.
@@ -252,10 +274,7 @@ fn eval_command(args: &EvalArgs) -> Result<()> {
     if rows.is_empty() {
         bail!("{}: the manifest lists no mixtures", args.manifest.display());
     }
-    let mut separators = BTreeMap::new();
-    for (name, model) in &args.noises {
-        separators.insert(name.clone(), separator(&args.speech, model, &args.separation)?);
-    }
+    let enhancers = eval_enhancers(args, &rows)?;
     let bar = ProgressBar::new(rows.len() as u64).with_style(
         ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} [{elapsed}]")
             .unwrap_or(ProgressStyle::default_bar()),
@@ -263,20 +282,24 @@ fn eval_command(args: &EvalArgs) -> Result<()> {
     bar.set_message("mixtures");
     let started = std::time::Instant::now();
     let assignment = args.bss.assignment();
-    let scores = score(&rows, &separators, mode, 2.0, assignment, || bar.inc(1))?;
+    let scores = score(&rows, &enhancers, mode, 2.0, assignment, || bar.inc(1))?;
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
     let summary = summarise(&scores);
     let table = format!(
         "BSS-eval, every row: {}.\n\n{}",
         assignment.describe(),
-        markdown(&summary, &format!("NMF ({})", mode.describe()))
+        markdown(
+            &summary,
+            &format!("{} ({})", method_title(&enhancers), mode.describe())
+        )
     );
     let mut set = OutputSet::new();
     let mut plots = Vec::new();
     for row in examples(&rows) {
-        let [noisy, enhanced, clean] = example_magnitudes(row, &separators[&row.noise])?;
-        let bins = separators[&row.noise].front_end().bins() as usize;
+        let enhancer = &enhancers[&row.noise];
+        let [noisy, enhanced, clean] = example_magnitudes(row, enhancer, mode)?;
+        let bins = enhancer.blob().bins() as usize;
         let panel = |title: String, magnitude| SpectrogramPanel {
             title,
             magnitude,
@@ -289,7 +312,7 @@ fn eval_command(args: &EvalArgs) -> Result<()> {
             &path,
             &[
                 panel(format!("noisy: {mixture}"), &noisy),
-                panel(format!("supervised NMF: {mixture}"), &enhanced),
+                panel(format!("{}: {mixture}", enhancer.blob().method.name()), &enhanced),
                 panel(format!("clean: {}", row.utterance), &clean),
             ],
         )?;
@@ -299,7 +322,9 @@ fn eval_command(args: &EvalArgs) -> Result<()> {
         "manifest": args.manifest,
         "speech": args.speech,
         "noises": args.noises.iter().map(|(n, p)| (n.clone(), p.clone())).collect::<BTreeMap<_, _>>(),
-        "separation": *args.separation.config()?,
+        "models": args.models.iter().map(|(n, p)| (n.clone().unwrap_or_else(|| "*".into()), p.clone())).collect::<BTreeMap<_, _>>(),
+        "methods": enhancers.iter().map(|(n, e)| (n.clone(), e.blob().method.name())).collect::<BTreeMap<_, _>>(),
+        "separation": args.models.is_empty().then_some(*args.separation.config()?),
         "mode": mode,
         "oracle_gain_exponent": 2.0,
         "bss_eval_assignment": assignment,
@@ -323,6 +348,51 @@ fn eval_command(args: &EvalArgs) -> Result<()> {
         args.out.join("table.md").display()
     );
     Ok(())
+}
+
+/// Every manifest noise's enhancer: `--model NAME=…` for its noise, a bare `--model …` for
+/// the others; or supervised NMF from `--speech` and each `--noise NAME=…`.
+fn eval_enhancers(args: &EvalArgs, rows: &[ManifestRow]) -> Result<BTreeMap<String, Enhancer>> {
+    let mut enhancers = BTreeMap::new();
+    if args.models.is_empty() {
+        let speech = args
+            .speech
+            .as_deref()
+            .ok_or_else(|| anyhow::anyhow!("give --model, or --speech and --noise"))?;
+        for (name, model) in &args.noises {
+            let sep = separator(speech, model, &args.separation)?;
+            enhancers.insert(name.clone(), Enhancer::from_separator(&sep)?);
+        }
+        return Ok(enhancers);
+    }
+    let mut every = None;
+    for (name, path) in &args.models {
+        match name {
+            Some(name) => {
+                if enhancers.insert(name.clone(), Enhancer::load(path)?).is_some() {
+                    bail!("--model {name}=… is given twice");
+                }
+            }
+            None if every.is_some() => bail!("--model without a NAME= is given twice"),
+            None => every = Some(path),
+        }
+    }
+    if let Some(path) = every {
+        for row in rows {
+            if !enhancers.contains_key(&row.noise) {
+                enhancers.insert(row.noise.clone(), Enhancer::load(path)?);
+            }
+        }
+    }
+    Ok(enhancers)
+}
+
+/// The methods of the enhancers, for a table's title.
+fn method_title(enhancers: &BTreeMap<String, Enhancer>) -> String {
+    let mut names: Vec<&str> = enhancers.values().map(|e| e.blob().method.name()).collect();
+    names.sort();
+    names.dedup();
+    names.join(", ")
 }
 
 fn mix_command(args: &MixArgs) -> Result<()> {
@@ -405,55 +475,45 @@ fn named(files: &[PathBuf], rate: u32, resample: bool) -> Result<Vec<Named>> {
         .collect()
 }
 
-fn table_command(args: &TableArgs) -> Result<()> {
-    use crate::choice::Choice;
-    use crate::speech::experiment::config::{Event, NoiseSource, Sources};
-    use crate::speech::experiment::report;
-    use crate::speech::experiment::table::run;
-    let cfg = args.config()?;
-    let rate = cfg.front_end.sample_rate;
-    let sources = Sources {
-        speech_train: named(&wav_files(&args.speech_train)?, rate, args.resample)?,
-        speech_test: named(&wav_files(&args.speech_test)?, rate, args.resample)?,
-        noises: args
-            .noises
-            .iter()
-            .map(|(name, train, test)| {
-                Ok(NoiseSource {
-                    name: name.clone(),
-                    train: load(train, rate, args.resample)?,
-                    test: load(test, rate, args.resample)?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?,
-    };
-    let mut names: Vec<&str> = sources.noises.iter().map(|n| n.name.as_str()).collect();
-    names.sort();
-    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
-        bail!("--noise {} is given twice", w[0]);
-    }
-    let bar = ProgressBar::new(1).with_style(
-        ProgressStyle::with_template("{msg:48} {bar:30} {pos}/{len} [{elapsed}]")
-            .unwrap_or(ProgressStyle::default_bar()),
-    );
-    // Without a terminal the bar is hidden: log the stages with their start times instead.
-    let log_stages = !std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let started = std::time::Instant::now();
-    let on = |e: Event| match e {
-        Event::Stage { name, total } => {
-            if log_stages {
-                eprintln!("[{:7.1} s] {name}", started.elapsed().as_secs_f64());
-            }
-            bar.set_message(name.to_string());
-            bar.set_length(total as u64);
-            bar.set_position(0);
-            bar.reset_elapsed();
+/// Progress of a long training run: a bar on a terminal; without one, each stage's name and
+/// start time on stderr.
+struct Stages {
+    bar: ProgressBar,
+    log: bool,
+    started: std::time::Instant,
+}
+
+impl Stages {
+    fn new() -> Self {
+        Self {
+            bar: ProgressBar::new(1).with_style(
+                ProgressStyle::with_template("{msg:48} {bar:30} {pos}/{len} [{elapsed}]")
+                    .unwrap_or(ProgressStyle::default_bar()),
+            ),
+            log: !std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            started: std::time::Instant::now(),
         }
-        Event::Step(done) => bar.set_position(done as u64),
-    };
-    let result = run(&sources, &cfg, &on)?;
-    bar.finish_and_clear();
-    let settings = serde_json::json!({
+    }
+
+    fn on(&self, e: Event) {
+        match e {
+            Event::Stage { name, total } => {
+                if self.log {
+                    eprintln!("[{:7.1} s] {name}", self.started.elapsed().as_secs_f64());
+                }
+                self.bar.set_message(name.to_string());
+                self.bar.set_length(total as u64);
+                self.bar.set_position(0);
+                self.bar.reset_elapsed();
+            }
+            Event::Step(done) => self.bar.set_position(done as u64),
+        }
+    }
+}
+
+/// The settings of a training run, for reports.
+fn settings_json(cfg: &TableConfig, sources: &Sources) -> serde_json::Value {
+    serde_json::json!({
         "methods": cfg.methods.iter().map(|m| m.name()).collect::<Vec<_>>(),
         "snrs": cfg.snrs,
         "front_end": cfg.front_end,
@@ -467,8 +527,97 @@ fn table_command(args: &TableArgs) -> Result<()> {
         "loop_noise": cfg.loop_noise,
         "speech_train": sources.speech_train.iter().map(|u| &u.name).collect::<Vec<_>>(),
         "speech_test": sources.speech_test.iter().map(|u| &u.name).collect::<Vec<_>>(),
-        "noises": args.noises,
-    });
+    })
+}
+
+/// Refuses a noise name given twice.
+fn check_unique_noises(sources: &Sources) -> Result<()> {
+    let mut names: Vec<&str> = sources.noises.iter().map(|n| n.name.as_str()).collect();
+    names.sort();
+    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+        bail!("--noise {} is given twice", w[0]);
+    }
+    Ok(())
+}
+
+fn train_command(args: &TrainArgs) -> Result<()> {
+    let cfg = args
+        .training
+        .config(vec![args.method], false, Assignment::Fixed)?;
+    let rate = cfg.front_end.sample_rate;
+    let sources = Sources {
+        speech_train: named(&wav_files(&args.speech_train)?, rate, args.training.resample)?,
+        speech_test: Vec::new(),
+        noises: args
+            .noises
+            .iter()
+            .map(|(name, train)| {
+                Ok(NoiseSource {
+                    name: name.clone(),
+                    train: load(train, rate, args.training.resample)?,
+                    test: Vec::new(),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?,
+    };
+    check_unique_noises(&sources)?;
+    let stages = Stages::new();
+    let (trained, report) = train_enhancers(&sources, &cfg, &|e| stages.on(e))?;
+    stages.bar.finish_and_clear();
+    let blob = &trained
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("internal: no enhancer trained"))?
+        .blob;
+    let mut set = OutputSet::new();
+    set.add(&args.out, &blob.to_bytes()?)?;
+    if let Some(path) = &args.report {
+        let mut settings = settings_json(&cfg, &sources);
+        settings["noises"] = serde_json::to_value(&args.noises)?;
+        let json = serde_json::json!({
+            "settings": settings,
+            "enhancer": enhancer_summary(blob),
+            "report": report,
+        });
+        set.add(path, serde_json::to_string_pretty(&json)?.as_bytes())?;
+    }
+    set.commit()?;
+    println!(
+        "{}: {} enhancer, {} ({:.0} s)",
+        args.out.display(),
+        blob.method.name(),
+        describe_enhancer(blob),
+        stages.started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn table_command(args: &TableArgs) -> Result<()> {
+    use crate::speech::experiment::report;
+    use crate::speech::experiment::table::run;
+    let cfg = args.config()?;
+    let rate = cfg.front_end.sample_rate;
+    let resample = args.training.resample;
+    let sources = Sources {
+        speech_train: named(&wav_files(&args.speech_train)?, rate, resample)?,
+        speech_test: named(&wav_files(&args.speech_test)?, rate, resample)?,
+        noises: args
+            .noises
+            .iter()
+            .map(|(name, train, test)| {
+                Ok(NoiseSource {
+                    name: name.clone(),
+                    train: load(train, rate, resample)?,
+                    test: load(test, rate, resample)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?,
+    };
+    check_unique_noises(&sources)?;
+    let stages = Stages::new();
+    let result = run(&sources, &cfg, &|e| stages.on(e))?;
+    stages.bar.finish_and_clear();
+    let mut settings = settings_json(&cfg, &sources);
+    settings["noises"] = serde_json::to_value(&args.noises)?;
     let json = report::json(&result, settings);
     let mut set = OutputSet::new();
     set.add(
@@ -476,6 +625,14 @@ fn table_command(args: &TableArgs) -> Result<()> {
         serde_json::to_string_pretty(&json)?.as_bytes(),
     )?;
     set.add(&args.out.join("table.md"), report::markdown(&result).as_bytes())?;
+    if let Some(dir) = &args.save_models {
+        for condition in result.table1.iter().chain(&result.table2) {
+            for (method, blob) in &condition.enhancers {
+                let path = dir.join(format!("{}-{}.vnmf", condition.condition, method.name()));
+                set.add(&path, &blob.to_bytes()?)?;
+            }
+        }
+    }
     set.commit()?;
     for (title, results) in [("Table 1", &result.table1), ("Table 2", &result.table2)] {
         if results.is_empty() {

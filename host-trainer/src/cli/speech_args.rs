@@ -13,7 +13,7 @@ use crate::speech::front_end::stft::{StftConfig, Window};
 use crate::speech::methods::dnmf::DnmfConfig;
 use crate::speech::methods::network::NetConfig;
 use crate::speech::methods::separate::{SeparationConfig, SeparationParams};
-use crate::speech::methods::streaming::{check_updates_per_frame, Mode};
+use crate::speech::methods::streaming::{check_updates_per_frame, Mode, DEFAULT_UPDATES_PER_FRAME};
 use crate::speech::metrics::bss_eval::Assignment;
 use crate::vae::training::{Backend, DecoderSteps, Nonneg, VaeTrainConfig};
 use vaenmf_core::FrontEnd;
@@ -31,6 +31,9 @@ pub enum SpeechCommand {
     Metrics(MetricsArgs),
     /// Score supervised NMF, the noisy input and the oracle mask over a `speech mix` set.
     Eval(EvalArgs),
+    /// Train one method's speech enhancer (speech and noise models, networks) and write it
+    /// as an enhancer file for `speech enhance --model`.
+    Train(Box<TrainArgs>),
     /// Train and score every method of the paper's comparison (NMF, DNMF, DNN, VAE-NMF and
     /// ablations) per noise type (Table 1) and on pooled noises (Table 2).
     Table(Box<TableArgs>),
@@ -154,7 +157,7 @@ pub struct ModeArgs {
     /// Multiplicative updates per frame when streaming, warm-started from the previous frame
     /// (1 to 1000; --iterations is the offline fit's). 50 was the best of 5, 20 and 50 on
     /// mixtures of the bundled set's training files.
-    #[arg(long, default_value_t = 50, requires = "stream")]
+    #[arg(long, default_value_t = DEFAULT_UPDATES_PER_FRAME, requires = "stream")]
     pub updates_per_frame: u32,
 }
 
@@ -174,18 +177,22 @@ impl ModeArgs {
 /// `vaenmf speech enhance`.
 #[derive(Debug, Args)]
 pub struct EnhanceArgs {
-    /// Speech dictionary (from `speech dict`).
-    #[arg(long)]
-    pub speech: PathBuf,
-    /// Noise dictionary.
-    #[arg(long)]
-    pub noise: PathBuf,
+    /// Speech enhancer of any method (from `speech train` or `speech table --save-models`);
+    /// it carries its own settings. Or give --speech and --noise.
+    #[arg(long, conflicts_with_all = ["speech", "noise"], required_unless_present_all = ["speech", "noise"])]
+    pub model: Option<PathBuf>,
+    /// Speech dictionary (from `speech dict`), for supervised NMF with --noise.
+    #[arg(long, requires = "noise")]
+    pub speech: Option<PathBuf>,
+    /// Noise dictionary, with --speech.
+    #[arg(long, requires = "speech")]
+    pub noise: Option<PathBuf>,
     /// Noisy recording.
     pub input: PathBuf,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub separation: SeparationArgs,
-    /// Resample the input when its rate differs from the dictionaries' (else an error); the
+    /// Resample the input when its rate differs from the enhancer's (else an error); the
     /// enhanced recording is resampled back to the input's rate and length.
     #[arg(long)]
     pub resample: bool,
@@ -244,11 +251,22 @@ pub struct EvalArgs {
     /// `manifest.csv` of a `speech mix` set (use one made from test files only).
     #[arg(long)]
     pub manifest: PathBuf,
-    /// Speech dictionary.
-    #[arg(long)]
-    pub speech: PathBuf,
-    /// Noise dictionary per noise of the manifest, NAME=MODEL (repeatable).
-    #[arg(long = "noise", required = true, value_name = "NAME=MODEL", value_parser = parse_named_path)]
+    /// Speech enhancer for the manifest's noise NAME, or for every noise without a NAME=
+    /// (repeatable; from `speech train` or `speech table --save-models`). Or give --speech
+    /// and --noise.
+    #[arg(
+        long = "model",
+        value_name = "[NAME=]ENHANCER",
+        value_parser = parse_optionally_named_path,
+        conflicts_with_all = ["speech", "noises"],
+        required_unless_present_all = ["speech", "noises"]
+    )]
+    pub models: Vec<(Option<String>, PathBuf)>,
+    /// Speech dictionary, for supervised NMF with --noise.
+    #[arg(long, requires = "noises")]
+    pub speech: Option<PathBuf>,
+    /// Noise dictionary per noise of the manifest, NAME=MODEL (repeatable), with --speech.
+    #[arg(long = "noise", value_name = "NAME=MODEL", value_parser = parse_named_path, requires = "speech")]
     pub noises: Vec<(String, PathBuf)>,
     #[command(flatten)]
     #[allow(missing_docs)]
@@ -263,6 +281,20 @@ pub struct EvalArgs {
     /// clean, one mixture per noise).
     #[arg(long)]
     pub out: PathBuf,
+}
+
+/// `NAME=PATH`, or a bare `PATH` (an `=` after a path separator belongs to the path).
+pub fn parse_optionally_named_path(s: &str) -> Result<(Option<String>, PathBuf), String> {
+    match s.split_once('=') {
+        Some((name, path)) if !name.contains(['/', '\\']) => {
+            if name.is_empty() || path.is_empty() {
+                return Err(format!("expected [NAME=]PATH, got {s:?}"));
+            }
+            Ok((Some(name.to_string()), PathBuf::from(path)))
+        }
+        _ if s.is_empty() => Err("expected [NAME=]PATH, got an empty value".into()),
+        _ => Ok((None, PathBuf::from(s))),
+    }
 }
 
 /// `vaenmf speech mix`.
@@ -344,14 +376,6 @@ pub struct TableArgs {
     /// A noise type as NAME=TRAIN.wav:TEST.wav (repeatable).
     #[arg(long = "noise", required = true, value_name = "NAME=TRAIN:TEST", value_parser = parse_noise_pair)]
     pub noises: Vec<(String, PathBuf, PathBuf)>,
-    /// SNRs in dB of the training and the test mixtures, comma-separated.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        allow_hyphen_values = true,
-        default_value = "-5,0,5,10"
-    )]
-    pub snr: Vec<f64>,
     /// Methods, comma-separated.
     #[arg(
         long,
@@ -360,6 +384,35 @@ pub struct TableArgs {
         default_value = "nmf,dnmf,dnn,vae-nmf,nmf-dict-net,vae-nmf-dict-mu"
     )]
     pub methods: Vec<TableMethod>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub training: TrainingArgs,
+    /// Skip Table 2 (the pooled noise model).
+    #[arg(long)]
+    pub no_pooled: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub bss: BssArgs,
+    /// Output folder: table.json and table.md.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Also write every trained enhancer to this folder, as CONDITION-METHOD.vnmf (a noise
+    /// name or `pooled`; one per method and condition).
+    #[arg(long, value_name = "DIR")]
+    pub save_models: Option<PathBuf>,
+}
+
+/// The method options of `speech table` and `speech train`.
+#[derive(Debug, Args)]
+pub struct TrainingArgs {
+    /// SNRs in dB of the training (and the tables' test) mixtures, comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        allow_hyphen_values = true,
+        default_value = "-5,0,5,10"
+    )]
+    pub snr: Vec<f64>,
     /// Atoms per dictionary (speech and noise), and latent size of the VAEs.
     #[arg(long, default_value_t = 40)]
     pub rank: usize,
@@ -415,33 +468,60 @@ pub struct TableArgs {
     /// Backend of the networks.
     #[arg(long, value_parser = choice::<Backend>(), default_value = "flex")]
     pub backend: Backend,
-    /// Repeat a test noise recording shorter than a test utterance (otherwise an error).
+    /// Repeat a noise recording shorter than an utterance (otherwise an error).
     #[arg(long)]
     pub loop_noise: bool,
-    /// Skip Table 2 (the pooled noise model).
-    #[arg(long)]
-    pub no_pooled: bool,
-    #[command(flatten)]
-    #[allow(missing_docs)]
-    pub bss: BssArgs,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub front_end: FrontEndArgs,
     /// Resample files at another rate (otherwise they are an error).
     #[arg(long)]
     pub resample: bool,
-    /// Output folder: table.json and table.md.
-    #[arg(long)]
+}
+
+/// `vaenmf speech train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Method.
+    #[arg(long, value_parser = choice::<TableMethod>())]
+    pub method: TableMethod,
+    /// Training utterances: WAV files or folders.
+    #[arg(long = "speech-train", required = true, num_args = 1.., value_name = "FILE_OR_DIR")]
+    pub speech_train: Vec<PathBuf>,
+    /// A training noise as NAME=TRAIN.wav (repeatable: several make one pooled noise model).
+    #[arg(long = "noise", required = true, value_name = "NAME=TRAIN.wav", value_parser = parse_named_path)]
+    pub noises: Vec<(String, PathBuf)>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub training: TrainingArgs,
+    /// Enhancer file to write.
+    #[arg(short = 'o', long = "out")]
     pub out: PathBuf,
+    /// JSON report to write (settings, training curves, seconds).
+    #[arg(long)]
+    pub report: Option<PathBuf>,
 }
 
 impl TableArgs {
     /// Every setting, checked.
     pub fn config(&self) -> Result<TableConfig> {
-        crate::speech::front_end::mix::check_snrs(&self.snr)?;
         let mut methods = self.methods.clone();
         methods.sort();
         methods.dedup();
+        self.training
+            .config(methods, !self.no_pooled, self.bss.assignment())
+    }
+}
+
+impl TrainingArgs {
+    /// Every setting, checked, for `methods`.
+    pub fn config(
+        &self,
+        methods: Vec<TableMethod>,
+        pooled: bool,
+        assignment: Assignment,
+    ) -> Result<TableConfig> {
+        crate::speech::front_end::mix::check_snrs(&self.snr)?;
         let separation = self.separation.config()?;
         Ok(TableConfig {
             methods,
@@ -505,9 +585,9 @@ impl TableArgs {
             .check()?,
             seed: self.seed,
             loop_noise: self.loop_noise,
-            pooled: !self.no_pooled,
+            pooled,
             backend: self.backend,
-            assignment: self.bss.assignment(),
+            assignment,
         })
     }
 }

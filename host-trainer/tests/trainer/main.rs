@@ -13,6 +13,7 @@ mod nmf;
 mod output;
 mod params;
 mod quantize;
+mod speech_enhancers;
 mod speech_frontend;
 mod speech_input;
 mod speech_methods;

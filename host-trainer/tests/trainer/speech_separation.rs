@@ -17,6 +17,7 @@ use vaenmf_trainer::nmf::{self, NmfConfig, NmfInit, NmfLoss};
 use vaenmf_trainer::speech::front_end::audio::{read_wav, resample, wav_bytes, WavFormat};
 use vaenmf_trainer::speech::front_end::mix::{mix, Mixture, Named};
 use vaenmf_trainer::speech::front_end::stft::{Stft, StftConfig};
+use vaenmf_trainer::speech::methods::enhancer::Enhancer;
 use vaenmf_trainer::speech::methods::separate::oracle;
 use vaenmf_trainer::speech::methods::separate::{SeparationConfig, Separator};
 use vaenmf_trainer::speech::methods::streaming::enhance_nmf;
@@ -474,7 +475,8 @@ fn dict_enhance_and_eval_on_the_bundled_set() {
     )
     .unwrap();
     let (noisy_audio, _) = read_wav(Path::new(&noisy)).unwrap();
-    let library = enhance_nmf(&separator, 50, &noisy_audio.samples).unwrap();
+    let enhancer = Enhancer::from_separator(&separator).unwrap();
+    let library = enhance_nmf(enhancer.blob(), 50, &noisy_audio.samples).unwrap();
     assert!(library
         .iter()
         .zip(&streamed.samples)

@@ -2,6 +2,7 @@
 //! and the progress events a caller can display.
 
 use serde::Serialize;
+use vaenmf_core::speech::EnhancerMethod;
 use vaenmf_core::FrontEnd;
 
 use crate::choice::Choice;
@@ -58,6 +59,18 @@ impl Choice for TableMethod {
 }
 
 impl TableMethod {
+    /// The method as an enhancer file names it.
+    pub fn enhancer_method(self) -> EnhancerMethod {
+        match self {
+            TableMethod::Nmf => EnhancerMethod::Nmf,
+            TableMethod::Dnmf => EnhancerMethod::Dnmf,
+            TableMethod::Dnn => EnhancerMethod::Dnn,
+            TableMethod::VaeNmf => EnhancerMethod::VaeNmf,
+            TableMethod::NmfDictNet => EnhancerMethod::NmfDictNet,
+            TableMethod::VaeDictMu => EnhancerMethod::VaeDictMu,
+        }
+    }
+
     pub(super) fn needs_vae(self) -> bool {
         matches!(self, TableMethod::VaeNmf | TableMethod::VaeDictMu)
     }

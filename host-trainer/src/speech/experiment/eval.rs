@@ -10,7 +10,8 @@ use serde::Serialize;
 
 use crate::speech::front_end::audio::read_at_rate;
 use crate::speech::front_end::manifest::ManifestRow;
-use crate::speech::methods::separate::{oracle, Separator};
+use crate::speech::methods::enhancer::Enhancer;
+use crate::speech::methods::separate::oracle;
 use crate::speech::methods::streaming::Mode;
 use crate::speech::metrics::bss_eval::Assignment;
 use crate::speech::metrics::{mean, speech_metrics, SpeechMetrics};
@@ -32,37 +33,37 @@ pub struct MixtureScores {
     pub oracle: SpeechMetrics,
 }
 
-/// Scores every mixture with the separator of its noise (`separators[noise]`) run in `mode`,
+/// Scores every mixture with the enhancer of its noise (`enhancers[noise]`) run in `mode`,
 /// BSS-eval matched by `assignment`. `done` is called after each mixture.
 pub fn score(
     rows: &[ManifestRow],
-    separators: &BTreeMap<String, Separator>,
+    enhancers: &BTreeMap<String, Enhancer>,
     mode: Mode,
     oracle_exponent: f32,
     assignment: Assignment,
     done: impl Fn() + Sync,
 ) -> Result<Vec<MixtureScores>> {
     for r in rows {
-        if !separators.contains_key(&r.noise) {
+        if !enhancers.contains_key(&r.noise) {
             bail!(
-                "the manifest has noise {:?}, and no noise dictionary was given for it",
+                "the manifest has noise {:?}, and no enhancer or noise dictionary was given for it",
                 r.noise
             );
         }
     }
     rows.par_iter()
         .map(|row| {
-            let sep = &separators[&row.noise];
-            let rate = sep.front_end().sample_rate;
+            let enhancer = &enhancers[&row.noise];
+            let rate = enhancer.blob().front_end.sample_rate;
             let [clean, noise, noisy] = row
                 .files
                 .clone()
                 .map(|p| read_at_rate(&p, rate, false).map(|(s, _)| s));
             let (clean, noise, noisy) = (clean?, noise?, noisy?);
             let enhanced = mode
-                .enhance(sep, &noisy)
+                .enhance(enhancer, &noisy)
                 .with_context(|| format!("{}", row.files[2].display()))?;
-            let oracle_est = oracle(sep.stft(), &clean, &noise, oracle_exponent)?;
+            let oracle_est = oracle(enhancer.stft(), &clean, &noise, oracle_exponent)?;
             let estimates = [noisy.as_slice(), &enhanced, &oracle_est];
             let m = speech_metrics(&clean, &noise, &estimates, rate, assignment)
                 .with_context(|| format!("{}", row.files[2].display()))?;
@@ -185,12 +186,12 @@ pub fn examples(rows: &[ManifestRow]) -> Vec<&ManifestRow> {
         .collect()
 }
 
-/// `|STFT|` (frame-major) of a mixture's noisy input, the separator's speech estimate and the
-/// clean speech, for spectrogram plots.
-pub fn example_magnitudes(row: &ManifestRow, sep: &Separator) -> Result<[Vec<f32>; 3]> {
-    let rate = sep.front_end().sample_rate;
+/// `|STFT|` (frame-major) of a mixture's noisy input, the enhancer's speech estimate in
+/// `mode` and the clean speech, for spectrogram plots.
+pub fn example_magnitudes(row: &ManifestRow, enhancer: &Enhancer, mode: Mode) -> Result<[Vec<f32>; 3]> {
+    let rate = enhancer.blob().front_end.sample_rate;
     let clean = read_at_rate(&row.files[0], rate, false)?.0;
     let noisy = read_at_rate(&row.files[2], rate, false)?.0;
-    let enhanced = sep.enhance(&noisy)?.speech;
-    Ok([noisy, enhanced, clean].map(|s| sep.stft().forward(&s).magnitude(1.0)))
+    let enhanced = mode.enhance(enhancer, &noisy)?;
+    Ok([noisy, enhanced, clean].map(|s| enhancer.stft().forward(&s).magnitude(1.0)))
 }

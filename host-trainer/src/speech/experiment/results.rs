@@ -5,6 +5,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use vaenmf_core::speech::EnhancerBlob;
+
+use super::config::TableMethod;
 use crate::speech::metrics::bss_eval::Assignment;
 use crate::speech::metrics::SpeechMetrics;
 
@@ -35,6 +38,9 @@ pub struct ConditionResult {
     pub training: serde_json::Value,
     /// Every test mixture's scores.
     pub mixtures: Vec<Scored>,
+    /// The enhancer each method trained (what `--save-models` writes).
+    #[serde(skip)]
+    pub enhancers: Vec<(TableMethod, EnhancerBlob)>,
 }
 
 /// Time spent by one method.

@@ -21,12 +21,14 @@ use std::time::Instant;
 use anyhow::{bail, Result};
 use rayon::prelude::*;
 
+use super::config::TableMethod;
 use super::config::{Event, Sources, TableConfig};
 use super::results::{ConditionResult, MethodSeconds, Scored, TableRun};
-use super::train::{gain, speech_models, train_condition, Condition, Models};
+use super::train::{enhancer, speech_models, train_condition, Condition};
 use crate::choice::Choice;
 use crate::speech::front_end::mix::{check_lengths, mix, Mixture, Named};
 use crate::speech::front_end::stft::{Stft, StftConfig};
+use crate::speech::methods::enhancer::Enhancer;
 use crate::speech::methods::separate::{apply_gain, magnitude_matrix, oracle};
 use crate::speech::metrics::speech_metrics;
 
@@ -53,11 +55,11 @@ pub fn test_mixtures(sources: &Sources, cfg: &TableConfig) -> Result<Vec<Vec<Mix
         .collect()
 }
 
-/// Enhances and scores the test mixtures with one condition's models.
+/// Enhances and scores the test mixtures with one condition's enhancers.
 fn evaluate(
     mixtures: &[(&str, &Mixture)],
     utterances: &[Named],
-    models: &Models,
+    enhancers: &[(TableMethod, Enhancer)],
     cfg: &TableConfig,
     stft: &Stft,
     seconds: &mut BTreeMap<String, MethodSeconds>,
@@ -73,9 +75,9 @@ fn evaluate(
         let spec = stft.forward(&m.noisy);
         let mag = magnitude_matrix(&spec, exponent);
         let mut signals = vec![("input".to_string(), m.noisy.clone())];
-        for &method in &cfg.methods {
+        for (method, enhancer) in enhancers {
             let t = Instant::now();
-            let g = gain(method, models, &mag, cfg.backend)?;
+            let g = enhancer.gain(&mag)?;
             let s = stft.inverse(&apply_gain(&spec, g.as_slice()), m.noisy.len())?;
             seconds.entry(method.name().to_string()).or_default().enhance += t.elapsed().as_secs_f64();
             signals.push((method.name().to_string(), s));
@@ -160,6 +162,11 @@ pub fn run(sources: &Sources, cfg: &TableConfig, on: &(dyn Fn(Event) + Sync)) ->
         let mut seconds = BTreeMap::new();
         let (models, training_frames, training) =
             train_condition(condition, sources, &speech, cfg, &stft, &mut seconds, on)?;
+        let enhancers = cfg
+            .methods
+            .iter()
+            .map(|&m| Ok((m, Enhancer::new(enhancer(m, &models)?)?)))
+            .collect::<Result<Vec<_>>>()?;
         let mixtures: Vec<(&str, &Mixture)> = sources
             .noises
             .iter()
@@ -170,7 +177,7 @@ pub fn run(sources: &Sources, cfg: &TableConfig, on: &(dyn Fn(Event) + Sync)) ->
         let mixtures_scored = evaluate(
             &mixtures,
             &sources.speech_test,
-            &models,
+            &enhancers,
             cfg,
             &stft,
             &mut seconds,
@@ -182,6 +189,7 @@ pub fn run(sources: &Sources, cfg: &TableConfig, on: &(dyn Fn(Event) + Sync)) ->
             seconds,
             training,
             mixtures: mixtures_scored,
+            enhancers: enhancers.into_iter().map(|(m, e)| (m, e.into_blob())).collect(),
         };
         if *pooled {
             table2.push(result);

@@ -1,6 +1,7 @@
-//! Training for [`super::table`]: the shared speech models, and per condition (a noise type
-//! or the pooled noises) the noise dictionaries, DNMF's reconstruction bases, the mask DNN
-//! and the activation networks, each timed; and the gain each trained method applies.
+//! Training for [`super::table`] and `speech train`: the shared speech models, and per
+//! condition (a noise type or the pooled noises) the noise dictionaries, DNMF's
+//! reconstruction bases, the mask DNN and the activation networks, each timed; and each
+//! trained method as its enhancer file.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -18,12 +19,13 @@ use crate::speech::front_end::stft::Stft;
 use crate::speech::methods::activation_net::{self, ActivationNet};
 use crate::speech::methods::dnmf::{self, Problem};
 use crate::speech::methods::dnn::{self, MaskNet};
+use crate::speech::methods::enhancer::activation_loss;
 use crate::speech::methods::separate::{activations, Separator};
 use crate::speech::methods::training_set::{
     magnitude_matrix as magnitudes_of, magnitudes, snr_coverage, training_mixtures, Magnitudes,
 };
 use crate::speech::methods::vae_dictionary::{self, VaeDictionary};
-use crate::vae::training::Backend;
+use vaenmf_core::speech::{ActivationFit, EnhancerBlob};
 
 /// Models shared by every condition.
 pub(super) struct SpeechModels {
@@ -329,42 +331,79 @@ fn stack(top: &DMatrix<f32>, bottom: &DMatrix<f32>) -> DMatrix<f32> {
     out
 }
 
-/// The gain of `method` for a noisy magnitude spectrogram (bins × frames).
-pub(super) fn gain(
-    method: TableMethod,
-    models: &Models,
-    noisy: &DMatrix<f32>,
-    backend: Backend,
-) -> Result<DMatrix<f32>> {
-    let sep = &models.separator;
+/// The enhancer file of one trained `method` of a condition.
+pub(super) fn enhancer(method: TableMethod, models: &Models) -> Result<EnhancerBlob> {
     let missing = || anyhow::anyhow!("internal: {method:?} was not trained");
-    Ok(match method {
-        TableMethod::Nmf => sep.gain(sep.dictionary(), &sep.activations(noisy).0),
-        TableMethod::Dnmf => sep.gain(
-            models.wbar.as_ref().ok_or_else(missing)?,
-            &sep.activations(noisy).0,
+    let dictionaries = |sep: &Separator| -> Result<(u32, u32, Vec<f32>)> {
+        let rs = sep.speech_rank();
+        let w = sep.dictionary();
+        Ok((
+            u32::try_from(rs)?,
+            u32::try_from(w.ncols() - rs)?,
+            w.as_slice().to_vec(),
+        ))
+    };
+    let fit = |sep: &Separator| {
+        let c = sep.config();
+        Some(ActivationFit {
+            loss: activation_loss(c.loss),
+            iterations: u32::try_from(c.iterations).unwrap_or(u32::MAX),
+            sparsity: c.sparsity,
+        })
+    };
+    let activation_network = |net: &ActivationNet| net.features.to_network(&net.mlp, net.scale.clone());
+    let sep = &models.separator;
+    let (sep, reconstruction, fit, network) = match method {
+        TableMethod::Nmf => (sep, Vec::new(), fit(sep), None),
+        TableMethod::Dnmf => (
+            sep,
+            models.wbar.as_ref().ok_or_else(missing)?.as_slice().to_vec(),
+            fit(sep),
+            None,
         ),
-        TableMethod::Dnn => models.dnn.as_ref().ok_or_else(missing)?.mask(noisy, backend)?,
-        TableMethod::VaeNmf => {
-            let vs = models.vae_separator.as_ref().ok_or_else(missing)?;
-            let h = models
-                .vae_net
-                .as_ref()
-                .ok_or_else(missing)?
-                .activations(noisy, backend)?;
-            vs.gain(vs.dictionary(), &h)
+        TableMethod::Dnn => {
+            let net = models.dnn.as_ref().ok_or_else(missing)?;
+            (
+                sep,
+                Vec::new(),
+                None,
+                Some(net.features.to_network(&net.mlp, Vec::new())?),
+            )
         }
-        TableMethod::NmfDictNet => {
-            let h = models
-                .nmf_net
-                .as_ref()
-                .ok_or_else(missing)?
-                .activations(noisy, backend)?;
-            sep.gain(sep.dictionary(), &h)
-        }
+        TableMethod::VaeNmf => (
+            models.vae_separator.as_ref().ok_or_else(missing)?,
+            Vec::new(),
+            None,
+            Some(activation_network(models.vae_net.as_ref().ok_or_else(missing)?)?),
+        ),
+        TableMethod::NmfDictNet => (
+            sep,
+            Vec::new(),
+            None,
+            Some(activation_network(models.nmf_net.as_ref().ok_or_else(missing)?)?),
+        ),
         TableMethod::VaeDictMu => {
             let vs = models.vae_separator.as_ref().ok_or_else(missing)?;
-            vs.gain(vs.dictionary(), &vs.activations(noisy).0)
+            (vs, Vec::new(), fit(vs), None)
         }
-    })
+    };
+    let (speech_rank, noise_rank, analysis) = if method == TableMethod::Dnn {
+        (0, 0, Vec::new())
+    } else {
+        dictionaries(sep)?
+    };
+    let blob = EnhancerBlob {
+        method: method.enhancer_method(),
+        front_end: *sep.front_end(),
+        gain_exponent: sep.config().gain_exponent,
+        speech_rank,
+        noise_rank,
+        analysis,
+        reconstruction,
+        fit,
+        network,
+    };
+    blob.validate()
+        .with_context(|| format!("internal: the trained {} enhancer", method.name()))?;
+    Ok(blob)
 }

@@ -3,12 +3,13 @@
 //! [`streaming`] (the core's hop-by-hop enhancer over a recording); the learned methods of the
 //! paper's comparison — [`dnmf`], the mask network [`dnn`], VAE-NMF dictionaries
 //! ([`vae_dictionary`]) with the [`activation_net`], all on [`network`] — and the
-//! [`training_set`] they learn from.
+//! [`training_set`] they learn from; [`enhancer`], any method as its saved file.
 
 pub mod activation_net;
 pub mod dictionary;
 pub mod dnmf;
 pub mod dnn;
+pub mod enhancer;
 pub mod network;
 pub mod separate;
 pub mod streaming;

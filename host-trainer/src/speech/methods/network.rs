@@ -16,9 +16,11 @@ use burn::tensor::TensorData;
 use nalgebra::DMatrix;
 use serde::Serialize;
 use vaenmf_core::gamma::Prng;
+use vaenmf_core::speech::{Network, NetworkLayer};
 
 use crate::params::{self, Checked, ParamError};
 use crate::vae::sampler::to_vec;
+use crate::vae::subnormal::flush;
 use crate::vae::training::{adam, Backend};
 
 /// Network and training settings.
@@ -220,6 +222,47 @@ impl Mlp {
             out.extend(to_vec(self.forward(x))?);
         }
         Ok(out)
+    }
+}
+
+impl Mlp {
+    /// The layers as an enhancer file stores them (weights input-major, as burn's `Linear`;
+    /// subnormals flushed to zero, as every exported model's).
+    pub fn to_layers(&self) -> Result<Vec<NetworkLayer>> {
+        self.hidden
+            .iter()
+            .chain(std::iter::once(&self.output))
+            .map(|l| {
+                let [inputs, outputs] = l.weight.val().dims();
+                let bias = match &l.bias {
+                    Some(b) => flush(to_vec(b.val())?),
+                    None => vec![0.0; outputs],
+                };
+                Ok(NetworkLayer {
+                    inputs: u32::try_from(inputs)?,
+                    outputs: u32::try_from(outputs)?,
+                    weights: flush(to_vec(l.weight.val())?),
+                    bias,
+                })
+            })
+            .collect()
+    }
+}
+
+impl Features {
+    /// The network of an enhancer file: these features (the same context before and after),
+    /// `mlp`'s layers, and `output_scale` (empty for a mask network).
+    pub fn to_network(&self, mlp: &Mlp, output_scale: Vec<f32>) -> Result<Network> {
+        let context = u32::try_from(self.context)?;
+        Ok(Network {
+            context_before: context,
+            context_after: context,
+            reference: self.reference,
+            mean: self.mean.clone(),
+            std: self.std.clone(),
+            layers: mlp.to_layers()?,
+            output_scale,
+        })
     }
 }
 

@@ -1,0 +1,228 @@
+//! A speech enhancer of any method held as its file ([`EnhancerBlob`], blob format 5): what
+//! `speech train` writes, `speech enhance --model` reads and the tables score — one object, so
+//! a saved model enhances exactly as the one that was trained.
+//!
+//! Offline (the whole utterance's STFT in f64): the multiplicative-update methods fit every
+//! frame's activations at once ([`super::separate`]'s fit and gain); the network methods run
+//! the core's per-frame network ([`vaenmf_core::speech::network`]) on every frame, edge frames
+//! repeated for the context — the code a streaming device runs.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use nalgebra::DMatrix;
+use rayon::prelude::*;
+use vaenmf_core::speech::{ActivationFit, ActivationLoss, EnhancerBlob, EnhancerMethod, LayerView};
+
+use super::separate::{activations, apply_gain, magnitude_matrix, wiener_gain, SeparationConfig, Separator};
+use super::streaming::DEFAULT_UPDATES_PER_FRAME;
+use crate::nmf::NmfLoss;
+use crate::speech::front_end::stft::{describe, Stft, StftConfig};
+
+/// A checked enhancer with its STFT.
+pub struct Enhancer {
+    blob: EnhancerBlob,
+    stft: Stft,
+}
+
+/// The trainer's name of the core's activation loss.
+pub fn nmf_loss(loss: ActivationLoss) -> NmfLoss {
+    match loss {
+        ActivationLoss::Frobenius => NmfLoss::Frobenius,
+        ActivationLoss::KullbackLeibler => NmfLoss::KullbackLeibler,
+    }
+}
+
+/// The core's name of the trainer's activation loss.
+pub fn activation_loss(loss: NmfLoss) -> ActivationLoss {
+    match loss {
+        NmfLoss::Frobenius => ActivationLoss::Frobenius,
+        NmfLoss::KullbackLeibler => ActivationLoss::KullbackLeibler,
+    }
+}
+
+impl Enhancer {
+    /// Validates `blob` and builds its STFT.
+    pub fn new(blob: EnhancerBlob) -> Result<Self> {
+        blob.validate()?;
+        let stft = Stft::new(&StftConfig::of_front_end(&blob.front_end).check()?);
+        Ok(Self { blob, stft })
+    }
+
+    /// Supervised NMF with a separator's dictionaries and settings (what `--speech S --noise N`
+    /// names): enhances exactly as [`Separator::enhance`].
+    pub fn from_separator(sep: &Separator) -> Result<Self> {
+        let w = sep.dictionary();
+        let c = sep.config();
+        Self::new(EnhancerBlob {
+            method: EnhancerMethod::Nmf,
+            front_end: *sep.front_end(),
+            gain_exponent: c.gain_exponent,
+            speech_rank: u32::try_from(sep.speech_rank())?,
+            noise_rank: u32::try_from(w.ncols() - sep.speech_rank())?,
+            analysis: w.as_slice().to_vec(),
+            reconstruction: Vec::new(),
+            fit: Some(ActivationFit {
+                loss: activation_loss(c.loss),
+                iterations: u32::try_from(c.iterations)?,
+                sparsity: c.sparsity,
+            }),
+            network: None,
+        })
+    }
+
+    /// Reads an enhancer file; errors name it.
+    pub fn load(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+        let blob = EnhancerBlob::from_bytes(&bytes)
+            .with_context(|| format!("{}: not a usable speech enhancer", path.display()))?;
+        Self::new(blob).with_context(|| format!("{}", path.display()))
+    }
+
+    /// The file's contents.
+    pub fn blob(&self) -> &EnhancerBlob {
+        &self.blob
+    }
+
+    /// The file's contents, owned.
+    pub fn into_blob(self) -> EnhancerBlob {
+        self.blob
+    }
+
+    /// The front end's STFT.
+    pub fn stft(&self) -> &Stft {
+        &self.stft
+    }
+
+    /// Bins × atoms matrix of a column-major dictionary.
+    fn matrix(&self, w: &[f32]) -> DMatrix<f32> {
+        DMatrix::from_column_slice(self.blob.bins() as usize, self.blob.rank() as usize, w)
+    }
+
+    /// The gain (bins × frames, in [0, 1]) of a noisy magnitude spectrogram `|X|^q`.
+    pub fn gain(&self, noisy: &DMatrix<f32>) -> Result<DMatrix<f32>> {
+        let b = &self.blob;
+        let bins = b.bins() as usize;
+        if noisy.nrows() != bins {
+            bail!(
+                "a spectrogram of {} bins for an enhancer of {bins}",
+                noisy.nrows()
+            );
+        }
+        if let Some(fit) = &b.fit {
+            let cfg = SeparationConfig {
+                loss: nmf_loss(fit.loss),
+                iterations: fit.iterations as usize,
+                sparsity: fit.sparsity,
+                gain_exponent: b.gain_exponent,
+            };
+            let (h, _) = activations(&self.matrix(&b.analysis), noisy, &cfg);
+            let w = if b.reconstruction.is_empty() {
+                self.matrix(&b.analysis)
+            } else {
+                self.matrix(&b.reconstruction)
+            };
+            let rs = b.speech_rank as usize;
+            let r = w.ncols();
+            let speech = w.columns(0, rs) * h.rows(0, rs);
+            let noise = w.columns(rs, r - rs) * h.rows(rs, r - rs);
+            let g = wiener_gain(speech.as_slice(), noise.as_slice(), b.gain_exponent);
+            return Ok(DMatrix::from_vec(bins, noisy.ncols(), g));
+        }
+        let mut layers: Vec<LayerView> = Vec::new();
+        let net = b
+            .network_gain(&mut layers)
+            .ok_or_else(|| anyhow::anyhow!("internal: an enhancer with neither a fit nor a network"))?;
+        let features = net.features;
+        let frames = noisy.ncols();
+        let mut compressed = vec![0.0f32; frames * bins];
+        for (frame, out) in noisy
+            .as_slice()
+            .chunks_exact(bins)
+            .zip(compressed.chunks_exact_mut(bins))
+        {
+            features.compress(frame, out);
+        }
+        let mut gain = DMatrix::zeros(bins, frames);
+        gain.as_mut_slice()
+            .par_chunks_mut(bins)
+            .enumerate()
+            .for_each_init(
+                || (vec![0.0f32; features.width()], vec![0.0f32; net.scratch_len()]),
+                |(input, scratch), (t, out)| {
+                    features.stack(&compressed, frames, t, input);
+                    net.gain(input, scratch, out);
+                },
+            );
+        Ok(gain)
+    }
+
+    /// The speech estimate of `noisy` (at the front end's rate), as long as it.
+    pub fn enhance(&self, noisy: &[f32]) -> Result<Vec<f32>> {
+        let spec = self.stft.forward(noisy);
+        let mag = magnitude_matrix(&spec, self.blob.front_end.magnitude_exponent);
+        let gain = self.gain(&mag)?;
+        self.stft
+            .inverse(&apply_gain(&spec, gain.as_slice()), noisy.len())
+    }
+}
+
+/// The enhancer in one line: method-specific sizes, multiply-adds per frame (streamed, the
+/// multiplicative-update methods at [`DEFAULT_UPDATES_PER_FRAME`]) and latency.
+pub fn describe_enhancer(blob: &EnhancerBlob) -> String {
+    let mut parts = vec![describe(&blob.front_end)];
+    if blob.method.has_dictionaries() {
+        parts.push(format!(
+            "{} speech + {} noise atoms",
+            blob.speech_rank, blob.noise_rank
+        ));
+    }
+    if let Some(fit) = &blob.fit {
+        parts.push(format!(
+            "{:?} activations, {} updates offline",
+            fit.loss, fit.iterations
+        ));
+    }
+    if let Some(net) = &blob.network {
+        let widths: Vec<String> = std::iter::once(net.layers.first().map_or(0, |l| l.inputs))
+            .chain(net.layers.iter().map(|l| l.outputs))
+            .map(|w| w.to_string())
+            .collect();
+        parts.push(format!(
+            "network {} (context {} before, {} after)",
+            widths.join("→"),
+            net.context_before,
+            net.context_after
+        ));
+    }
+    parts.push(format!(
+        "{:.3} M multiply-adds per frame",
+        blob.macs_per_frame(DEFAULT_UPDATES_PER_FRAME) as f64 / 1e6
+    ));
+    parts.push(format!("latency {:.1} ms", blob.latency_seconds() * 1e3));
+    parts.join("; ")
+}
+
+/// The enhancer's description as JSON, for reports and `inspect --json`.
+pub fn enhancer_summary(blob: &EnhancerBlob) -> serde_json::Value {
+    serde_json::json!({
+        "method": blob.method.name(),
+        "front_end": blob.front_end,
+        "gain_exponent": blob.gain_exponent,
+        "speech_rank": blob.speech_rank,
+        "noise_rank": blob.noise_rank,
+        "fit": blob.fit.map(|f| serde_json::json!({
+            "loss": format!("{:?}", f.loss),
+            "iterations": f.iterations,
+            "sparsity": f.sparsity,
+        })),
+        "network": blob.network.as_ref().map(|n| serde_json::json!({
+            "context_before": n.context_before,
+            "context_after": n.context_after,
+            "layers": n.layers.iter().map(|l| [l.inputs, l.outputs]).collect::<Vec<_>>(),
+        })),
+        "macs_per_frame": blob.macs_per_frame(DEFAULT_UPDATES_PER_FRAME),
+        "streamed_updates_per_frame": blob.fit.map(|_| DEFAULT_UPDATES_PER_FRAME),
+        "latency_ms": blob.latency_seconds() * 1e3,
+    })
+}
