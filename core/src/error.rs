@@ -100,6 +100,8 @@ pub enum Field {
     FeatureStd,
     /// Scale of each activation the network outputs.
     OutputScale,
+    /// A caller-provided buffer (too short).
+    Buffer,
 }
 
 impl Field {
@@ -153,6 +155,7 @@ impl Field {
             Field::FeatureMean => "network.mean",
             Field::FeatureStd => "network.std",
             Field::OutputScale => "network.output_scale",
+            Field::Buffer => "buffer",
         }
     }
 }

@@ -5,7 +5,7 @@
 
 use vaenmf_core::blob::{peek_header, ENHANCER_FORMAT_VERSION, PREAMBLE_LEN};
 use vaenmf_core::front_end::Window;
-use vaenmf_core::speech::{EnhancerBlob, EnhancerMethod, LayerView, RandomEnhancerSizes};
+use vaenmf_core::speech::{EnhancerBlob, EnhancerMethod, RandomEnhancerSizes};
 use vaenmf_core::{Dims, Field, FrontEnd, ModelBlob, ModelError};
 
 const METHODS: [EnhancerMethod; 6] = [
@@ -290,8 +290,8 @@ fn network_gain_matches_an_f64_reference() {
         let mut blob = random(method, 5);
         blob.network.as_mut().unwrap().reference = 0.7;
         blob.validate().unwrap();
-        let mut layers: Vec<LayerView> = Vec::new();
-        let net = blob.network_gain(&mut layers).unwrap();
+        let layers = blob.layer_views();
+        let net = blob.network_gain(&layers).unwrap();
         let f = net.features;
         let mut compressed = vec![0.0; frames.len() * 9];
         for (frame, out) in frames.iter().zip(compressed.chunks_exact_mut(9)) {

@@ -41,6 +41,11 @@ impl<'w, const HOP: usize, const N: usize> NmfEnhancer<'w, HOP, N> {
         })
     }
 
+    /// Reconstructs with DNMF's bases `wbar` (see [`NmfGain::set_reconstruction`]).
+    pub fn set_reconstruction(&mut self, wbar: &'w [f32]) -> Result<(), ModelError> {
+        self.gain.set_reconstruction(wbar)
+    }
+
     /// Enhances one hop: `output` is the speech estimate of the input `FFT_SIZE − HOP`
     /// samples before this hop's first. An input error leaves every state untouched.
     pub fn process(&mut self, input: &[f32; HOP], output: &mut [f32; HOP]) -> Result<(), InputError> {

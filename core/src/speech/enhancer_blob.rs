@@ -402,11 +402,19 @@ impl EnhancerBlob {
         samples / f64::from(self.front_end.sample_rate)
     }
 
-    /// The network's frame-to-gain map, borrowing this blob; `layers` receives the layer
-    /// views it borrows. `None` for the multiplicative-update methods.
-    pub fn network_gain<'a>(&'a self, layers: &'a mut Vec<LayerView<'a>>) -> Option<NetworkGain<'a>> {
+    /// The network's layers as the views [`Self::network_gain`] takes (none without a
+    /// network).
+    pub fn layer_views(&self) -> Vec<LayerView<'_>> {
+        self.network
+            .as_ref()
+            .map(Network::layer_views)
+            .unwrap_or_default()
+    }
+
+    /// The network's frame-to-gain map, borrowing this blob and its `layers`
+    /// ([`Self::layer_views`]). `None` for the multiplicative-update methods.
+    pub fn network_gain<'a>(&'a self, layers: &'a [LayerView<'a>]) -> Option<NetworkGain<'a>> {
         let net = self.network.as_ref()?;
-        *layers = net.layer_views();
         let output = match self.method {
             EnhancerMethod::Dnn => OutputView::Mask,
             _ => OutputView::Activations {

@@ -11,6 +11,8 @@
 //! - [`enhancer`]: [`NmfEnhancer`], the two together.
 //! - [`network`]: [`NetworkGain`], a learned enhancer's network frame by frame (features with
 //!   context, ReLU MLP on the core's dense kernel, mask or dictionary activations → gain).
+//! - [`network_enhancer`]: [`NetworkEnhancer`], [`StreamingStft`] around [`NetworkGain`] with
+//!   rings for the context and the look-ahead.
 //! - [`enhancer_blob`] (feature `alloc`): [`EnhancerBlob`], the enhancer file of every method
 //!   (blob format version 5).
 //!
@@ -28,6 +30,7 @@ pub mod enhancer;
 pub mod enhancer_blob;
 pub mod fft;
 pub mod network;
+pub mod network_enhancer;
 pub mod nmf_gain;
 pub mod stream;
 
@@ -38,5 +41,8 @@ pub use enhancer_blob::{
 };
 pub use fft::{RealFft, Spectrum, BINS, FFT_SIZE};
 pub use network::{FeatureView, LayerView, NetworkGain, OutputView};
-pub use nmf_gain::{wiener_gain, ActivationLoss, NmfGain, NmfGainSettings, MAX_UPDATES_PER_FRAME};
+pub use network_enhancer::{NetworkBuffers, NetworkEnhancer};
+pub use nmf_gain::{
+    magnitudes, wiener_gain, ActivationLoss, NmfGain, NmfGainSettings, MAX_UPDATES_PER_FRAME,
+};
 pub use stream::{StreamingStft, MAX_ABS_SAMPLE};

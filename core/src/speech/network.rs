@@ -158,7 +158,9 @@ impl NetworkGain<'_> {
                 let (speech, noise) = out.split_at(bins);
                 for ((g, &s), &n) in gain.iter_mut().zip(speech).zip(noise) {
                     let (s, n) = (softplus(s), softplus(n));
-                    *g = s / (s + n + MASK_EPS);
+                    let m = s / (s + n + MASK_EPS);
+                    // In [0, 1] whatever the weights (NaN → 0).
+                    *g = if m >= 0.0 { m.min(1.0) } else { 0.0 };
                 }
             }
             OutputView::Activations {

@@ -51,6 +51,8 @@ pub struct NmfGainSettings {
 pub struct NmfGain<'w, const N: usize> {
     /// `[Wˢ Wⁿ]`, column-major (`w[k·BINS + b]` is bin `b` of atom `k`).
     w: &'w [f32],
+    /// The bases the gain reconstructs with: `w`, or DNMF's reconstruction bases.
+    reconstruction: &'w [f32],
     /// Atoms in all, `rˢ + rⁿ ≤ N`.
     rank: usize,
     speech_rank: usize,
@@ -140,6 +142,7 @@ impl<'w, const N: usize> NmfGain<'w, N> {
         }
         Ok(Self {
             w,
+            reconstruction: w,
             rank,
             speech_rank,
             magnitude_exponent,
@@ -152,6 +155,34 @@ impl<'w, const N: usize> NmfGain<'w, N> {
             v: [0.0; BINS],
             numerator: [0.0; N],
         })
+    }
+
+    /// Reconstructs the gain's speech and noise parts with `wbar` (DNMF's reconstruction
+    /// bases: same layout and size as the analysis dictionary, finite, nonnegative) instead
+    /// of the dictionary the activations are fitted with. On error nothing changes.
+    pub fn set_reconstruction(&mut self, wbar: &'w [f32]) -> Result<(), ModelError> {
+        let field = Field::ReconstructionDictionary;
+        if wbar.len() != self.w.len() {
+            return Err(ModelError::DimensionMismatch {
+                field,
+                expected: self.w.len() as u32,
+                found: wbar.len() as u32,
+            });
+        }
+        if let Some(i) = wbar.iter().position(|v| !v.is_finite()) {
+            return Err(ModelError::NonFinite {
+                field,
+                index: i as u32,
+            });
+        }
+        if let Some(i) = wbar.iter().position(|&v| v < 0.0) {
+            return Err(ModelError::NegativeDictionary {
+                channel: (i % BINS) as u32,
+                synergy: (i / BINS) as u32,
+            });
+        }
+        self.reconstruction = wbar;
+        Ok(())
     }
 
     /// The settings.
@@ -174,24 +205,10 @@ impl<'w, const N: usize> NmfGain<'w, N> {
         self.warm = false;
     }
 
-    fn column(&self, k: usize) -> &[f32] {
-        &self.w[k * BINS..(k + 1) * BINS]
-    }
-
     /// Fits the activations of `spectrum`'s magnitudes and writes the gain of every bin.
     /// The spectrum must be finite (as [`super::StreamingStft::analyse`] guarantees).
     pub fn gain(&mut self, spectrum: &Spectrum, gain: &mut [f32; BINS]) {
-        let q = self.magnitude_exponent;
-        for ((v, &re), &im) in self.v.iter_mut().zip(&spectrum.re).zip(&spectrum.im) {
-            let power = re * re + im * im;
-            *v = if q == 1.0 {
-                libm::sqrtf(power)
-            } else if q == 2.0 {
-                power
-            } else {
-                libm::powf(power, 0.5 * q)
-            };
-        }
+        magnitudes(spectrum, self.magnitude_exponent, &mut self.v);
         let mean_v = self.v.iter().sum::<f32>() / BINS as f32;
         let flat = if self.mean_column > 0.0 {
             (mean_v / self.mean_column).max(1e-6)
@@ -256,7 +273,7 @@ impl<'w, const N: usize> NmfGain<'w, N> {
         out.fill(0.0);
         for k in from..to {
             let hk = self.h[k];
-            for (o, &w) in out.iter_mut().zip(self.column(k)) {
+            for (o, &w) in out.iter_mut().zip(&self.reconstruction[k * BINS..(k + 1) * BINS]) {
                 *o += w * hk;
             }
         }
@@ -272,6 +289,20 @@ impl<'w, const N: usize> NmfGain<'w, N> {
         for (g, &n) in gain.iter_mut().zip(&noise) {
             *g = wiener_gain(*g, n, p);
         }
+    }
+}
+
+/// `|X|^q` of every bin: `q = 1` and `q = 2` exactly (`sqrt`, the power), others by `powf`.
+pub fn magnitudes(spectrum: &Spectrum, q: f32, out: &mut [f32; BINS]) {
+    for ((v, &re), &im) in out.iter_mut().zip(&spectrum.re).zip(&spectrum.im) {
+        let power = re * re + im * im;
+        *v = if q == 1.0 {
+            libm::sqrtf(power)
+        } else if q == 2.0 {
+            power
+        } else {
+            libm::powf(power, 0.5 * q)
+        };
     }
 }
 

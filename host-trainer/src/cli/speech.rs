@@ -27,6 +27,7 @@ use crate::speech::methods::dictionary::learn;
 use crate::speech::methods::enhancer::Enhancer;
 use crate::speech::methods::enhancer::{describe_enhancer, enhancer_summary};
 use crate::speech::methods::separate::Separator;
+use crate::speech::methods::streaming::Mode;
 use crate::speech::metrics::bss_eval::Assignment;
 use crate::speech::metrics::speech_metrics;
 
@@ -102,7 +103,7 @@ fn dict_command(args: &DictArgs) -> Result<()> {
         Method::NmfKl => (NmfLoss::KullbackLeibler, 0.0),
         Method::SparseNmf => (NmfLoss::Frobenius, args.sparsity),
         Method::VaeNmf => bail!(
-            "--method vae-nmf: VAE-NMF spectrogram dictionaries are trained inside `vaenmf speech table` and not yet written as models; use nmf, nmf-kl or sparse-nmf here"
+            "--method vae-nmf: a VAE-NMF dictionary comes with its activation network: train the enhancer with `vaenmf speech train --method vae-nmf` (or nmf-kl, sparse-nmf dictionaries here)"
         ),
     };
     let f = &args.front_end;
@@ -291,7 +292,11 @@ fn eval_command(args: &EvalArgs) -> Result<()> {
         assignment.describe(),
         markdown(
             &summary,
-            &format!("{} ({})", method_title(&enhancers), mode.describe())
+            &format!(
+                "{} ({})",
+                method_title(&enhancers),
+                resolved_mode(&enhancers, mode).describe()
+            )
         )
     );
     let mut set = OutputSet::new();
@@ -325,7 +330,7 @@ fn eval_command(args: &EvalArgs) -> Result<()> {
         "models": args.models.iter().map(|(n, p)| (n.clone().unwrap_or_else(|| "*".into()), p.clone())).collect::<BTreeMap<_, _>>(),
         "methods": enhancers.iter().map(|(n, e)| (n.clone(), e.blob().method.name())).collect::<BTreeMap<_, _>>(),
         "separation": args.models.is_empty().then_some(*args.separation.config()?),
-        "mode": mode,
+        "mode": resolved_mode(&enhancers, mode),
         "oracle_gain_exponent": 2.0,
         "bss_eval_assignment": assignment,
         "bss_eval": assignment.describe(),
@@ -385,6 +390,16 @@ fn eval_enhancers(args: &EvalArgs, rows: &[ManifestRow]) -> Result<BTreeMap<Stri
         }
     }
     Ok(enhancers)
+}
+
+/// The mode the enhancers ran in: `mode` resolved for their method (all of one method; else
+/// `mode` as given).
+fn resolved_mode(enhancers: &BTreeMap<String, Enhancer>, mode: Mode) -> Mode {
+    let mut methods = enhancers.values().map(|e| e.blob().method);
+    match methods.next() {
+        Some(first) if methods.all(|m| m == first) => mode.resolve(first),
+        _ => mode,
+    }
 }
 
 /// The methods of the enhancers, for a table's title.

@@ -18,8 +18,11 @@ use vaenmf_trainer::speech::front_end::audio::{read_wav, wav_bytes, WavFormat};
 use vaenmf_trainer::speech::methods::enhancer::Enhancer;
 use vaenmf_trainer::speech::methods::network::{NetConfig, NetParams};
 use vaenmf_trainer::speech::methods::separate::wiener_gain;
+use vaenmf_trainer::speech::methods::streaming::{enhance_streamed, DEFAULT_UPDATES_PER_FRAME};
 use vaenmf_trainer::speech::methods::training_set::Magnitudes;
 use vaenmf_trainer::speech::methods::{activation_net, dnn};
+use vaenmf_trainer::speech::metrics::bss_eval::Assignment;
+use vaenmf_trainer::speech::metrics::speech_metrics;
 use vaenmf_trainer::vae::training::Backend;
 
 fn mini(rel: &str) -> PathBuf {
@@ -70,8 +73,9 @@ fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|s| s.to_string()).collect()
 }
 
-/// A noisy test recording: the first test utterance plus the running tap's test noise.
-fn noisy_recording(dir: &Path) -> PathBuf {
+/// A noisy test recording: the first test utterance plus the running tap's test noise; the
+/// file, the clean speech and the noise.
+fn noisy_recording(dir: &Path) -> (PathBuf, Vec<f32>, Vec<f32>) {
     let clean_dir = mini("clean/test");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&clean_dir)
         .unwrap()
@@ -81,15 +85,21 @@ fn noisy_recording(dir: &Path) -> PathBuf {
     files.sort();
     let (clean, _) = read_wav(&files[0]).unwrap();
     let (noise, _) = read_wav(&mini("noise/running_tap/test.wav")).unwrap();
-    let noisy: Vec<f32> = clean
+    let noise: Vec<f32> = noise
         .samples
         .iter()
-        .zip(noise.samples.iter().cycle())
-        .map(|(s, n)| s + n)
+        .copied()
+        .cycle()
+        .take(clean.samples.len())
         .collect();
+    let noisy: Vec<f32> = clean.samples.iter().zip(&noise).map(|(s, n)| s + n).collect();
     let out = dir.join("noisy.wav");
     std::fs::write(&out, wav_bytes(&noisy, clean.rate, WavFormat::Float32).unwrap()).unwrap();
-    out
+    (out, clean.samples, noise)
+}
+
+fn sdr_of(clean: &[f32], noise: &[f32], estimate: &[f32]) -> f64 {
+    speech_metrics(clean, noise, &[estimate], 16_000, Assignment::Fixed).unwrap()[0].sdr
 }
 
 #[test]
@@ -192,36 +202,68 @@ fn trained_enhancers_are_the_tables_and_enhance_as_the_library() {
         assert_eq!(report["enhancer"]["method"], method);
     }
 
-    // Every saved method enhances through the CLI exactly as the library does with the file.
-    let noisy = noisy_recording(d);
+    // Every saved method enhances through the CLI exactly as the library does with the file:
+    // by default the network methods streamed through the core, the others offline.
+    let (noisy, clean, noise) = noisy_recording(d);
     let (noisy_audio, _) = read_wav(&noisy).unwrap();
     for m in std::iter::once("nmf").chain(LEARNED) {
         let model = models.join(format!("running_tap-{m}.vnmf"));
         let blob = EnhancerBlob::from_bytes(&std::fs::read(&model).unwrap()).unwrap();
         assert_eq!(blob.method.name(), m);
-        let out = d.join(format!("enhanced-{m}.wav"));
-        run_ok(&strings(&[
-            "speech",
-            "enhance",
-            "--model",
-            &path(&model),
-            &path(&noisy),
-            "-o",
-            &path(&out),
-        ]));
-        let (cli, _) = read_wav(&out).unwrap();
-        let library = Enhancer::new(blob)
-            .unwrap()
-            .enhance(&noisy_audio.samples)
-            .unwrap();
-        assert_eq!(cli.samples.len(), noisy_audio.samples.len());
-        assert!(
-            cli.samples
-                .iter()
-                .zip(&library)
-                .all(|(a, b)| a.to_bits() == b.to_bits()),
-            "{m}: the CLI's output differs from the library's"
+        let enhance = |flags: &[&str], name: &str| -> Vec<f32> {
+            let out = d.join(format!("{name}-{m}.wav"));
+            let mut args = strings(&[
+                "speech",
+                "enhance",
+                "--model",
+                &path(&model),
+                &path(&noisy),
+                "-o",
+                &path(&out),
+            ]);
+            args.extend(strings(flags));
+            run_ok(&args);
+            read_wav(&out).unwrap().0.samples
+        };
+        let (default, offline, streamed) = (
+            enhance(&[], "default"),
+            enhance(&["--offline"], "offline"),
+            enhance(&["--stream"], "stream"),
         );
+        let enhancer = Enhancer::new(blob.clone()).unwrap();
+        let library_offline = enhancer.enhance(&noisy_audio.samples).unwrap();
+        let library_stream =
+            enhance_streamed(&blob, DEFAULT_UPDATES_PER_FRAME, &noisy_audio.samples).unwrap();
+        let same = |a: &[f32], b: &[f32]| {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+        };
+        assert_eq!(offline.len(), noisy_audio.samples.len());
+        assert!(
+            same(&offline, &library_offline),
+            "{m}: --offline differs from the library"
+        );
+        assert!(
+            same(&streamed, &library_stream),
+            "{m}: --stream differs from the core's stream"
+        );
+        let expected_default = if blob.method.has_network() {
+            &streamed
+        } else {
+            &offline
+        };
+        assert!(same(&default, expected_default), "{m}: the default mode");
+        // Streamed against offline: the network methods see the same frames, bar the edges.
+        let (sdr_offline, sdr_stream) = (
+            sdr_of(&clean, &noise, &offline),
+            sdr_of(&clean, &noise, &streamed),
+        );
+        eprintln!("{m}: offline {sdr_offline:.3} dB, streamed {sdr_stream:.3} dB");
+        if blob.method.has_network() {
+            assert!(
+                (sdr_offline - sdr_stream).abs() < 0.05,
+                "{m}: offline {sdr_offline:.3} dB, streamed {sdr_stream:.3} dB"
+            );
+        }
     }
 
     // inspect names the method, the sizes, the cost and the latency.
@@ -256,7 +298,7 @@ const LEARNED_MARGIN_DB: f64 = 3.0;
 #[test]
 fn enhance_refuses_a_model_blob_and_a_missing_enhancer() {
     let dir = tempfile::tempdir().unwrap();
-    let noisy = noisy_recording(dir.path());
+    let (noisy, _, _) = noisy_recording(dir.path());
     let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../firmware-example/model/nmf.vnmf");
     let out = dir.path().join("out.wav");
     let output = vaenmf()

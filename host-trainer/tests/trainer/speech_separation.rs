@@ -20,7 +20,7 @@ use vaenmf_trainer::speech::front_end::stft::{Stft, StftConfig};
 use vaenmf_trainer::speech::methods::enhancer::Enhancer;
 use vaenmf_trainer::speech::methods::separate::oracle;
 use vaenmf_trainer::speech::methods::separate::{SeparationConfig, Separator};
-use vaenmf_trainer::speech::methods::streaming::enhance_nmf;
+use vaenmf_trainer::speech::methods::streaming::enhance_streamed;
 use vaenmf_trainer::speech::metrics::bss_eval::{bss_eval_sources, speech_ratios, Assignment};
 use vaenmf_trainer::speech::metrics::pesq::pesq;
 use vaenmf_trainer::speech::metrics::stoi::stoi;
@@ -476,7 +476,7 @@ fn dict_enhance_and_eval_on_the_bundled_set() {
     .unwrap();
     let (noisy_audio, _) = read_wav(Path::new(&noisy)).unwrap();
     let enhancer = Enhancer::from_separator(&separator).unwrap();
-    let library = enhance_nmf(enhancer.blob(), 50, &noisy_audio.samples).unwrap();
+    let library = enhance_streamed(enhancer.blob(), 50, &noisy_audio.samples).unwrap();
     assert!(library
         .iter()
         .zip(&streamed.samples)

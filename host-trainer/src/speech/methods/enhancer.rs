@@ -12,7 +12,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use nalgebra::DMatrix;
 use rayon::prelude::*;
-use vaenmf_core::speech::{ActivationFit, ActivationLoss, EnhancerBlob, EnhancerMethod, LayerView};
+use vaenmf_core::speech::{ActivationFit, ActivationLoss, EnhancerBlob, EnhancerMethod};
 
 use super::separate::{activations, apply_gain, magnitude_matrix, wiener_gain, SeparationConfig, Separator};
 use super::streaming::DEFAULT_UPDATES_PER_FRAME;
@@ -129,9 +129,9 @@ impl Enhancer {
             let g = wiener_gain(speech.as_slice(), noise.as_slice(), b.gain_exponent);
             return Ok(DMatrix::from_vec(bins, noisy.ncols(), g));
         }
-        let mut layers: Vec<LayerView> = Vec::new();
+        let layers = b.layer_views();
         let net = b
-            .network_gain(&mut layers)
+            .network_gain(&layers)
             .ok_or_else(|| anyhow::anyhow!("internal: an enhancer with neither a fit nor a network"))?;
         let features = net.features;
         let frames = noisy.ncols();

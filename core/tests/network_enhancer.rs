@@ -1,0 +1,219 @@
+//! The streaming network enhancer: each hop's gain equals the offline per-frame computation
+//! on the same frames (context stacked with the edge frame repeated, look-ahead waited for),
+//! bad samples are refused with the state untouched, and every size is checked.
+
+use vaenmf_core::front_end::Window;
+use vaenmf_core::gamma::Prng;
+use vaenmf_core::speech::{
+    magnitudes, EnhancerBlob, EnhancerMethod, NetworkBuffers, NetworkEnhancer, RandomEnhancerSizes, Spectrum,
+    StreamingStft, BINS, FFT_SIZE,
+};
+use vaenmf_core::{Field, FrontEnd, InputError, ModelError};
+
+const HOP: usize = 128;
+
+fn front_end() -> FrontEnd {
+    FrontEnd {
+        sample_rate: 16_000,
+        fft_size: FFT_SIZE as u32,
+        hop: HOP as u32,
+        window: Window::Hamming,
+        magnitude_exponent: 1.0,
+    }
+}
+
+fn blob(method: EnhancerMethod, context: (u32, u32)) -> EnhancerBlob {
+    let sizes = RandomEnhancerSizes {
+        ranks: (5, 3),
+        hidden: &[16],
+        context,
+    };
+    EnhancerBlob::random(method, front_end(), sizes, 7)
+}
+
+fn signal(seed: u64, hops: usize) -> Vec<[f32; HOP]> {
+    let mut rng = Prng::new(seed);
+    (0..hops)
+        .map(|t| {
+            core::array::from_fn(|i| {
+                ((t * HOP + i) as f32 * 0.05).sin() * 0.5 + 0.3 * (rng.uniform() as f32 - 0.5)
+            })
+        })
+        .collect()
+}
+
+struct Buffers {
+    frames: Vec<f32>,
+    spectra: Vec<Spectrum>,
+    work: Vec<f32>,
+}
+
+impl Buffers {
+    fn new((frames, spectra, work): (usize, usize, usize)) -> Self {
+        Self {
+            frames: vec![0.0; frames],
+            spectra: vec![Spectrum::default(); spectra],
+            work: vec![0.0; work],
+        }
+    }
+
+    fn view(&mut self) -> NetworkBuffers<'_> {
+        NetworkBuffers {
+            frames: &mut self.frames,
+            spectra: &mut self.spectra,
+            work: &mut self.work,
+        }
+    }
+}
+
+/// Runs the stream and returns each hop's output and the gain it applied.
+fn stream(blob: &EnhancerBlob, hops: &[[f32; HOP]]) -> Vec<([f32; HOP], [f32; BINS])> {
+    let layers = blob.layer_views();
+    let net = blob.network_gain(&layers).unwrap();
+    let mut buffers = Buffers::new(NetworkBuffers::lengths(&net));
+    let mut enhancer = NetworkEnhancer::<HOP>::new_checked(&front_end(), net, buffers.view()).unwrap();
+    hops.iter()
+        .map(|hop| {
+            let mut out = [0.0; HOP];
+            enhancer.process(hop, &mut out).unwrap();
+            (out, *enhancer.bin_gain())
+        })
+        .collect()
+}
+
+#[test]
+fn each_hop_gain_is_the_offline_frame_gain() {
+    for (method, context) in [
+        (EnhancerMethod::VaeNmf, (2, 1)),
+        (EnhancerMethod::Dnn, (1, 2)),
+        (EnhancerMethod::NmfDictNet, (0, 0)),
+    ] {
+        let blob = blob(method, context);
+        let hops = signal(1, 40);
+        let streamed = stream(&blob, &hops);
+        // The same frames offline: the streaming STFT's spectra, compressed, every frame's
+        // context stacked with the first frame repeated before it.
+        let layers = blob.layer_views();
+        let net = blob.network_gain(&layers).unwrap();
+        let f = net.features;
+        let mut stft = StreamingStft::<HOP>::new(Window::Hamming);
+        let mut compressed = vec![0.0f32; hops.len() * BINS];
+        for (hop, out) in hops.iter().zip(compressed.chunks_exact_mut(BINS)) {
+            let mut spectrum = Spectrum::default();
+            stft.analyse(hop, &mut spectrum).unwrap();
+            let mut mag = [0.0; BINS];
+            magnitudes(&spectrum, 1.0, &mut mag);
+            f.compress(&mag, out);
+        }
+        let after = context.1 as usize;
+        let mut input = vec![0.0; f.width()];
+        let mut scratch = vec![0.0; net.scratch_len()];
+        for (t, (_, gain)) in streamed.iter().enumerate() {
+            if t < after {
+                assert!(
+                    gain.iter().all(|&g| g == 0.0),
+                    "{}: hop {t} before the look-ahead",
+                    method.name()
+                );
+                continue;
+            }
+            let c = t - after;
+            f.stack(&compressed, hops.len(), c, &mut input);
+            let mut expected = [0.0; BINS];
+            net.gain(&input, &mut scratch, &mut expected);
+            assert!(
+                gain.iter()
+                    .zip(&expected)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                "{}: frame {c}",
+                method.name()
+            );
+            assert!(gain.iter().all(|g| (0.0..=1.0).contains(g)));
+        }
+    }
+}
+
+#[test]
+fn a_bad_sample_is_refused_and_the_stream_goes_on_untouched() {
+    let blob = blob(EnhancerMethod::VaeNmf, (1, 1));
+    let hops = signal(2, 20);
+    let layers = blob.layer_views();
+    let net = blob.network_gain(&layers).unwrap();
+    let mut buffers = Buffers::new(NetworkBuffers::lengths(&net));
+    let mut enhancer = NetworkEnhancer::<HOP>::new_checked(&front_end(), net, buffers.view()).unwrap();
+    assert_eq!(enhancer.delay(), FFT_SIZE - HOP + HOP);
+    assert_eq!(enhancer.latency(), FFT_SIZE + HOP);
+    let mut outputs = Vec::new();
+    for (t, hop) in hops.iter().enumerate() {
+        if t == 7 {
+            for (bad, expected) in [
+                (f32::NAN, InputError::NonFinite { channel: 3 }),
+                (f32::INFINITY, InputError::NonFinite { channel: 3 }),
+                (1e6, InputError::SampleRange { index: 3 }),
+            ] {
+                let mut broken = *hop;
+                broken[3] = bad;
+                let mut out = [9.0; HOP];
+                assert_eq!(enhancer.process(&broken, &mut out), Err(expected));
+            }
+        }
+        let mut out = [0.0; HOP];
+        enhancer.process(hop, &mut out).unwrap();
+        outputs.push(out);
+    }
+    let clean: Vec<[f32; HOP]> = stream(&blob, &hops).into_iter().map(|(o, _)| o).collect();
+    assert!(outputs
+        .iter()
+        .flatten()
+        .zip(clean.iter().flatten())
+        .all(|(a, b)| a.to_bits() == b.to_bits()));
+    // Reset: the stream starts over.
+    enhancer.reset();
+    let mut out = [0.0; HOP];
+    enhancer.process(&hops[0], &mut out).unwrap();
+    assert!(out.iter().zip(&clean[0]).all(|(a, b)| a.to_bits() == b.to_bits()));
+}
+
+#[test]
+fn sizes_are_checked() {
+    let blob = blob(EnhancerMethod::Dnn, (1, 1));
+    let layers = blob.layer_views();
+    let net = blob.network_gain(&layers).unwrap();
+    let (frames, spectra, work) = NetworkBuffers::lengths(&net);
+    assert_eq!((frames, spectra), (3 * BINS, 2));
+    let mut short = Buffers::new((frames, spectra, work - 1));
+    assert_eq!(
+        NetworkEnhancer::<HOP>::new_checked(&front_end(), net, short.view()).unwrap_err(),
+        ModelError::DimensionMismatch {
+            field: Field::Buffer,
+            expected: work as u32,
+            found: work as u32 - 1
+        }
+    );
+    let mut buffers = Buffers::new((frames, spectra, work));
+    assert!(matches!(
+        NetworkEnhancer::<64>::new_checked(&front_end(), net, buffers.view()).unwrap_err(),
+        ModelError::DimensionMismatch {
+            field: Field::Hop,
+            ..
+        }
+    ));
+    let mut broken = net;
+    broken.features.mean = &net.features.mean[1..];
+    assert!(matches!(
+        NetworkEnhancer::<HOP>::new_checked(&front_end(), broken, buffers.view()).unwrap_err(),
+        ModelError::DimensionMismatch {
+            field: Field::FeatureMean,
+            ..
+        }
+    ));
+    let mut broken = net;
+    broken.layers = &layers[..1];
+    assert!(matches!(
+        NetworkEnhancer::<HOP>::new_checked(&front_end(), broken, buffers.view()).unwrap_err(),
+        ModelError::DimensionMismatch {
+            field: Field::Layers,
+            ..
+        }
+    ));
+}
