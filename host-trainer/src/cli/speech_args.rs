@@ -437,9 +437,13 @@ pub struct TrainingArgs {
     /// Hidden widths of the mask DNN and the activation networks.
     #[arg(long, value_delimiter = ',', default_value = "500,500,500")]
     pub net_hidden: Vec<usize>,
-    /// Context frames on each side of the networks' input.
+    /// Frames before the current one in the networks' input.
     #[arg(long, default_value_t = 1)]
     pub net_context: usize,
+    /// Frames after the current one in the networks' input: each adds a hop to the streaming
+    /// latency; 0 trains causal networks.
+    #[arg(long, default_value_t = 1)]
+    pub look_ahead: usize,
     /// Epochs of the networks.
     #[arg(long, default_value_t = 10)]
     pub net_epochs: usize,
@@ -554,6 +558,7 @@ impl TrainingArgs {
             net: NetConfig {
                 hidden: self.net_hidden.clone(),
                 context: self.net_context,
+                look_ahead: self.look_ahead,
                 epochs: self.net_epochs,
                 batch_size: self.net_batch_size,
                 lr: self.net_lr,

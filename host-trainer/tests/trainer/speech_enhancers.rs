@@ -282,6 +282,28 @@ fn trained_enhancers_are_the_tables_and_enhance_as_the_library() {
     ] {
         assert!(stdout.contains(expected), "{expected:?} in {stdout}");
     }
+    // A causal network: no look-ahead, one window of latency.
+    let causal = d.join("causal.vnmf");
+    let mut train = strings(&[
+        "speech",
+        "train",
+        "--method",
+        "nmf-dict-net",
+        "--speech-train",
+        &path(&mini("clean/train")),
+        "--noise",
+        &format!("tap={}", mini("noise/running_tap/train.wav").display()),
+        "--look-ahead",
+        "0",
+        "-o",
+        &path(&causal),
+    ]);
+    train.extend(strings(&TRAINING));
+    run_ok(&train);
+    let stdout = run_ok(&strings(&["inspect", &path(&causal)]));
+    for expected in ["context 1 before, 0 after", "network 514→48→16", "latency 32.0 ms"] {
+        assert!(stdout.contains(expected), "{expected:?} in {stdout}");
+    }
     assert_eq!(
         EnhancerBlob::from_bytes(&std::fs::read(models.join("running_tap-dnn.vnmf")).unwrap())
             .unwrap()

@@ -50,7 +50,7 @@ pub fn train(
     for (k, mut row) in normalised.row_iter_mut().enumerate() {
         row /= scale[k];
     }
-    let (features, inputs) = Features::fit(&set.noisy, cfg.context)?;
+    let (features, inputs) = Features::fit(&set.noisy, (cfg.context, cfg.look_ahead))?;
     let trained = network::train(
         &inputs,
         features.width(),

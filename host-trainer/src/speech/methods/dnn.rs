@@ -62,7 +62,7 @@ pub fn train(
     backend: Backend,
     progress: impl FnMut(usize, f64),
 ) -> Result<MaskNet> {
-    let (features, inputs) = Features::fit(&set.noisy, cfg.context)?;
+    let (features, inputs) = Features::fit(&set.noisy, (cfg.context, cfg.look_ahead))?;
     let bins = features.bins;
     let scale = 1.0 / features.reference;
     // Frame-major copies (a column of a bins × frames matrix is a frame).

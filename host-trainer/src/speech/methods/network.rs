@@ -2,8 +2,8 @@
 //! [`super::dnn`] and the activation network of [`super::activation_net`]): their input
 //! features, a ReLU MLP in burn, and one training loop (Adam, minibatches, seeded order).
 //!
-//! Features: `ln(1 + |X| / reference)` per bin with ±`context` neighbouring frames stacked
-//! (edge frames repeated), standardised per dimension with the training set's mean and
+//! Features: `ln(1 + |X| / reference)` per bin with `context` frames before and `look_ahead`
+//! frames after stacked (edge frames repeated; no look-ahead: a causal network), standardised per dimension with the training set's mean and
 //! standard deviation. Both are stored with the network so inference sees what training saw.
 
 use anyhow::{bail, Result};
@@ -28,8 +28,10 @@ use crate::vae::training::{adam, Backend};
 pub struct NetConfig {
     /// Hidden layer widths (ReLU).
     pub hidden: Vec<usize>,
-    /// Neighbouring frames on each side stacked into the input.
+    /// Frames before the current one stacked into the input.
     pub context: usize,
+    /// Frames after it: each adds a hop to the streaming latency (0: causal).
+    pub look_ahead: usize,
     /// Epochs over the training frames.
     pub epochs: usize,
     /// Minibatch size.
@@ -47,6 +49,7 @@ impl Default for NetConfig {
         Self {
             hidden: vec![500, 500, 500],
             context: 1,
+            look_ahead: 1,
             epochs: 10,
             batch_size: 256,
             lr: 1e-3,
@@ -78,6 +81,7 @@ impl NetConfig {
             ));
         }
         params::within("net-context", self.context, 0, params::limits::CONTEXT)?;
+        params::within("look-ahead", self.look_ahead, 0, params::limits::CONTEXT)?;
         params::within("net-epochs", self.epochs, 1, params::limits::EPOCHS)?;
         params::within("net-batch-size", self.batch_size, 1, params::limits::BATCH_SIZE)?;
         params::positive("net-lr", self.lr)?;
@@ -91,8 +95,10 @@ impl NetConfig {
 pub struct Features {
     /// Bins per frame.
     pub bins: usize,
-    /// Frames of context on each side.
-    pub context: usize,
+    /// Frames of context before the current one.
+    pub before: usize,
+    /// Frames after it (the look-ahead).
+    pub after: usize,
     /// Magnitude reference of the log compression (the training mixtures' mean magnitude).
     pub reference: f32,
     /// Per-dimension mean of the compressed, stacked training features.
@@ -101,14 +107,14 @@ pub struct Features {
     pub std: Vec<f32>,
 }
 
-fn compressed_stack(mag: &DMatrix<f32>, context: usize, reference: f32) -> (usize, Vec<f32>) {
+fn compressed_stack(mag: &DMatrix<f32>, (before, after): (usize, usize), reference: f32) -> (usize, Vec<f32>) {
     let (bins, frames) = mag.shape();
-    let width = bins * (2 * context + 1);
+    let width = bins * (before + 1 + after);
     let log: Vec<f32> = mag.iter().map(|&v| (v.max(0.0) / reference).ln_1p()).collect();
     let mut out = Vec::with_capacity(frames * width);
     for t in 0..frames {
-        for offset in 0..=2 * context {
-            let s = (t + offset).saturating_sub(context).min(frames.saturating_sub(1));
+        for offset in 0..=before + after {
+            let s = (t + offset).saturating_sub(before).min(frames.saturating_sub(1));
             out.extend_from_slice(&log[s * bins..(s + 1) * bins]);
         }
     }
@@ -118,7 +124,8 @@ fn compressed_stack(mag: &DMatrix<f32>, context: usize, reference: f32) -> (usiz
 impl Features {
     /// Fits the reference and the standardisation on the training mixtures (bins × frames),
     /// and returns them with the training features (what [`Self::apply`] would give).
-    pub fn fit(mag: &DMatrix<f32>, context: usize) -> Result<(Self, Vec<f32>)> {
+    /// `context` is (frames before, frames after).
+    pub fn fit(mag: &DMatrix<f32>, context: (usize, usize)) -> Result<(Self, Vec<f32>)> {
         if mag.ncols() == 0 {
             bail!("no training frames for the network's features");
         }
@@ -141,7 +148,8 @@ impl Features {
             .collect();
         let features = Self {
             bins: mag.nrows(),
-            context,
+            before: context.0,
+            after: context.1,
             reference,
             mean,
             std,
@@ -172,7 +180,7 @@ impl Features {
                 mag.nrows()
             );
         }
-        let (_, mut x) = compressed_stack(mag, self.context, self.reference);
+        let (_, mut x) = compressed_stack(mag, (self.before, self.after), self.reference);
         self.standardise(&mut x);
         Ok(x)
     }
@@ -250,13 +258,12 @@ impl Mlp {
 }
 
 impl Features {
-    /// The network of an enhancer file: these features (the same context before and after),
-    /// `mlp`'s layers, and `output_scale` (empty for a mask network).
+    /// The network of an enhancer file: these features, `mlp`'s layers, and `output_scale`
+    /// (empty for a mask network).
     pub fn to_network(&self, mlp: &Mlp, output_scale: Vec<f32>) -> Result<Network> {
-        let context = u32::try_from(self.context)?;
         Ok(Network {
-            context_before: context,
-            context_after: context,
+            context_before: u32::try_from(self.before)?,
+            context_after: u32::try_from(self.after)?,
             reference: self.reference,
             mean: self.mean.clone(),
             std: self.std.clone(),
