@@ -363,56 +363,113 @@ pub struct SpectrogramPanel<'a> {
     pub bins: usize,
 }
 
+/// Time and frequency scale of spectrogram panels.
+#[derive(Debug, Clone, Copy)]
+pub struct SpectrogramScale {
+    /// Seconds between frames (hop / sample rate).
+    pub frame_seconds: f64,
+    /// Top of the frequency axis (sample rate / 2), Hz.
+    pub nyquist_hz: f64,
+}
+
+/// Dynamic range of the spectrogram colours below the loudest bin, dB.
+const SPECTROGRAM_RANGE_DB: f64 = 80.0;
+
 /// Log-magnitude spectrograms stacked top to bottom on one dB scale (the loudest bin of all
-/// panels to 80 dB below it), low frequencies at the bottom, time averaged into at most 1200
-/// columns; one PNG staged in `set`.
-pub fn spectrograms(set: &mut OutputSet, path: &Path, panels: &[SpectrogramPanel<'_>]) -> Result<()> {
+/// panels to 80 dB below it): time in s, frequency in kHz, a colour bar in dB re the loudest
+/// bin beside each; one PNG staged in `set`.
+pub fn spectrograms(
+    set: &mut OutputSet,
+    path: &Path,
+    panels: &[SpectrogramPanel<'_>],
+    scale: SpectrogramScale,
+) -> Result<()> {
     ensure_font()?;
     let Some(first) = panels.first() else {
         bail!("no spectrogram to draw");
     };
     let (bins, frames) = (first.bins, first.magnitude.len() / first.bins.max(1));
     if frames == 0
+        || bins == 0
         || panels
             .iter()
             .any(|p| p.bins != bins || p.magnitude.len() != frames * bins)
     {
         bail!("spectrogram panels must share one non-empty shape");
     }
-    let width = frames.min(1200);
-    let (title_h, gap) = (24usize, 6usize);
-    let height = panels.len() * (bins + title_h + gap);
     let to_db = |v: f32| 20.0 * f64::from(v).max(1e-10).log10();
     let top = panels
         .iter()
         .flat_map(|p| p.magnitude.iter())
         .fold(f64::NEG_INFINITY, |m, &v| m.max(to_db(v)));
-    let floor = top - 80.0;
+    let duration = frames as f64 * scale.frame_seconds;
+    let khz = scale.nyquist_hz / 1000.0;
+    let (width, panel_height) = (1100u32, 300u32);
     set.add_with(path, |tmp| {
-        let root = BitMapBackend::new(tmp, (width as u32, height as u32)).into_drawing_area();
+        let root = BitMapBackend::new(tmp, (width, panel_height * panels.len() as u32)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
-        for (n, panel) in panels.iter().enumerate() {
-            let y0 = n * (bins + title_h + gap);
-            root.draw_text(
-                &panel.title,
-                &("sans-serif", 16).into_font().color(&BLACK),
-                (4, y0 as i32 + 4),
-            )
-            .map_err(err)?;
-            for col in 0..width {
+        for (panel, area) in panels.iter().zip(root.split_evenly((panels.len(), 1))) {
+            let (image_area, bar_area) = area.split_horizontally(width - 125);
+            let mut chart = ChartBuilder::on(&image_area)
+                .caption(&panel.title, ("sans-serif", 16))
+                .margin(6)
+                .x_label_area_size(34)
+                .y_label_area_size(54)
+                .build_cartesian_2d(0.0..duration, 0.0..khz)
+                .map_err(err)?;
+            chart
+                .configure_mesh()
+                .disable_mesh()
+                .x_desc("time (s)")
+                .y_desc("frequency (kHz)")
+                .label_style(("sans-serif", 13))
+                .axis_desc_style(("sans-serif", 14))
+                .draw()
+                .map_err(err)?;
+            let plot = chart.plotting_area().strip_coord_spec();
+            let (w, h) = plot.dim_in_pixel();
+            for col in 0..w as usize {
                 let (f0, f1) = (
-                    col * frames / width,
-                    ((col + 1) * frames / width).max(col * frames / width + 1),
+                    col * frames / w as usize,
+                    ((col + 1) * frames / w as usize)
+                        .max(col * frames / w as usize + 1)
+                        .min(frames),
                 );
-                for k in 0..bins {
+                for row in 0..h as usize {
+                    // Row 0 is the top: the highest frequencies.
+                    let k = ((h as usize - 1 - row) * bins / h as usize).min(bins - 1);
                     let mean =
                         (f0..f1).map(|f| panel.magnitude[f * bins + k]).sum::<f32>() / (f1 - f0) as f32;
-                    let t = (to_db(mean) - floor) / 80.0;
-                    let y = y0 + title_h + (bins - 1 - k);
-                    root.draw_pixel((col as i32, y as i32), &viridis(t))
+                    let t = (to_db(mean) - top + SPECTROGRAM_RANGE_DB) / SPECTROGRAM_RANGE_DB;
+                    plot.draw_pixel((col as i32, row as i32), &viridis(t))
                         .map_err(err)?;
                 }
             }
+            let mut bar = ChartBuilder::on(&bar_area)
+                .margin_top(30)
+                .margin_bottom(40)
+                .margin_right(8)
+                .y_label_area_size(58)
+                .build_cartesian_2d(0.0..1.0, -SPECTROGRAM_RANGE_DB..0.0)
+                .map_err(err)?;
+            bar.configure_mesh()
+                .disable_mesh()
+                .disable_x_axis()
+                .y_desc("dB re max")
+                .label_style(("sans-serif", 13))
+                .axis_desc_style(("sans-serif", 14))
+                .draw()
+                .map_err(err)?;
+            let steps = 80;
+            bar.draw_series((0..steps).map(|i| {
+                let lo = -SPECTROGRAM_RANGE_DB + SPECTROGRAM_RANGE_DB * i as f64 / steps as f64;
+                let hi = lo + SPECTROGRAM_RANGE_DB / steps as f64;
+                Rectangle::new(
+                    [(0.0, lo), (1.0, hi)],
+                    viridis((lo + SPECTROGRAM_RANGE_DB) / SPECTROGRAM_RANGE_DB).filled(),
+                )
+            }))
+            .map_err(err)?;
         }
         root.present().map_err(err)?;
         Ok(())

@@ -457,11 +457,13 @@ fn speech_data() -> Result<PathBuf, String> {
 
 /// The paper's Tables 1 and 2 on the full speech set (4 noises) with `speech table`'s
 /// defaults, which are sized to finish within half an hour on two cores (1 286 s measured).
-/// Writes out/bench/speech-table/{table.json,table.md}.
+/// Writes out/bench/speech-table/{table.json,table.md} and every trained enhancer to
+/// out/bench/speech-table/models/.
 fn speech_table_bench() -> Result<(), String> {
     let data = speech_data()?;
     let d = |rel: &str| data.join(rel).display().to_string();
     let out = root().join("out/bench/speech-table").display().to_string();
+    let models = root().join("out/bench/speech-table/models").display().to_string();
     let mut args: Vec<String> = [
         "run",
         "--release",
@@ -480,6 +482,8 @@ fn speech_table_bench() -> Result<(), String> {
         "--loop-noise",
         "--out",
         &out,
+        "--save-models",
+        &models,
     ]
     .iter()
     .map(|s| s.to_string())

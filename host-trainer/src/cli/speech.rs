@@ -14,7 +14,7 @@ use crate::export::read_blob;
 use crate::nmf::{NmfConfig, NmfLoss};
 use crate::output::OutputSet;
 use crate::pipeline::Method;
-use crate::plots::SpectrogramPanel;
+use crate::plots::{SpectrogramPanel, SpectrogramScale};
 use crate::speech::experiment::config::{Event, NoiseSource, Sources, TableConfig};
 use crate::speech::experiment::enhancer_training::train_enhancers;
 use crate::speech::experiment::eval::{example_magnitudes, examples, markdown, score, summarise};
@@ -305,6 +305,7 @@ fn eval_command(args: &EvalArgs) -> Result<()> {
         let enhancer = &enhancers[&row.noise];
         let [noisy, enhanced, clean] = example_magnitudes(row, enhancer, mode)?;
         let bins = enhancer.blob().bins() as usize;
+        let front_end = enhancer.blob().front_end;
         let panel = |title: String, magnitude| SpectrogramPanel {
             title,
             magnitude,
@@ -320,6 +321,10 @@ fn eval_command(args: &EvalArgs) -> Result<()> {
                 panel(format!("{}: {mixture}", enhancer.blob().method.name()), &enhanced),
                 panel(format!("clean: {}", row.utterance), &clean),
             ],
+            SpectrogramScale {
+                frame_seconds: f64::from(front_end.hop) / f64::from(front_end.sample_rate),
+                nyquist_hz: f64::from(front_end.sample_rate) / 2.0,
+            },
         )?;
         plots.push(path);
     }

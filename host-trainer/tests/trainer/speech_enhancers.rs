@@ -301,7 +301,11 @@ fn trained_enhancers_are_the_tables_and_enhance_as_the_library() {
     train.extend(strings(&TRAINING));
     run_ok(&train);
     let stdout = run_ok(&strings(&["inspect", &path(&causal)]));
-    for expected in ["context 1 before, 0 after", "network 514→48→16", "latency 32.0 ms"] {
+    for expected in [
+        "context 1 before, 0 after",
+        "network 514→48→16",
+        "latency 32.0 ms",
+    ] {
         assert!(stdout.contains(expected), "{expected:?} in {stdout}");
     }
     assert_eq!(

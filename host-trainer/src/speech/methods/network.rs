@@ -107,7 +107,11 @@ pub struct Features {
     pub std: Vec<f32>,
 }
 
-fn compressed_stack(mag: &DMatrix<f32>, (before, after): (usize, usize), reference: f32) -> (usize, Vec<f32>) {
+fn compressed_stack(
+    mag: &DMatrix<f32>,
+    (before, after): (usize, usize),
+    reference: f32,
+) -> (usize, Vec<f32>) {
     let (bins, frames) = mag.shape();
     let width = bins * (before + 1 + after);
     let log: Vec<f32> = mag.iter().map(|&v| (v.max(0.0) / reference).ln_1p()).collect();
