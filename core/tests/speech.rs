@@ -140,6 +140,17 @@ fn tone(freq: f32, len: usize, amplitude: f32) -> Vec<f32> {
         .collect()
 }
 
+/// A 500 Hz tone (in the speech dictionary's band) and it plus a 5 kHz tone (the noise's).
+fn tones_in_tones(len: usize) -> (Vec<f32>, Vec<f32>) {
+    let speech = tone(500.0, len, 0.3);
+    let noisy = speech
+        .iter()
+        .zip(tone(5000.0, len, 0.3))
+        .map(|(s, n)| s + n)
+        .collect();
+    (speech, noisy)
+}
+
 fn run(enhancer: &mut NmfEnhancer<'_, HOP, 4>, x: &[f32]) -> Vec<f32> {
     let mut y = Vec::with_capacity(x.len());
     for hop in x.chunks_exact(HOP) {
@@ -166,12 +177,7 @@ fn sdr(reference: &[f32], estimate: &[f32]) -> f64 {
 #[test]
 fn nmf_enhancer_keeps_the_speech_band_and_removes_the_noise_band() {
     let len = 200 * HOP;
-    let speech = tone(500.0, len, 0.3);
-    let noisy: Vec<f32> = speech
-        .iter()
-        .zip(tone(5000.0, len, 0.3))
-        .map(|(s, n)| s + n)
-        .collect();
+    let (speech, noisy) = tones_in_tones(len);
     let w = band_dictionary();
     let delay = NmfEnhancer::<HOP, 4>::delay();
     let skip = 8 * HOP; // the first frames see the zeros before the signal
@@ -391,12 +397,7 @@ fn bad_dictionaries_settings_and_front_ends_are_refused_with_the_field() {
 #[test]
 fn reconstruction_bases_shape_the_gain() {
     let len = 120 * HOP;
-    let speech = tone(500.0, len, 0.3);
-    let noisy: Vec<f32> = speech
-        .iter()
-        .zip(tone(5000.0, len, 0.3))
-        .map(|(s, n)| s + n)
-        .collect();
+    let (speech, noisy) = tones_in_tones(len);
     let w = band_dictionary();
     let swapped: Vec<f32> = [2, 3, 0, 1]
         .iter()

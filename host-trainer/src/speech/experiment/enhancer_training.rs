@@ -1,13 +1,11 @@
 //! `speech train`: the tables' training functions on one condition — the given noises,
 //! pooled when there are several — with each requested method kept as its enhancer file.
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use vaenmf_core::speech::EnhancerBlob;
 
 use super::config::{Event, Sources, TableConfig, TableMethod};
-use super::train::{enhancer, speech_models, train_condition, Condition};
-use crate::speech::front_end::mix::{check_lengths, Named};
-use crate::speech::front_end::stft::{Stft, StftConfig};
+use super::train::{check_training_sources, enhancer, speech_models, train_condition, Condition};
 
 /// One trained method.
 pub struct TrainedEnhancer {
@@ -25,23 +23,7 @@ pub fn train_enhancers(
     cfg: &TableConfig,
     on: &(dyn Fn(Event) + Sync),
 ) -> Result<(Vec<TrainedEnhancer>, serde_json::Value)> {
-    if sources.speech_train.is_empty() {
-        bail!("no training utterances");
-    }
-    if sources.noises.is_empty() {
-        bail!("no noise given");
-    }
-    if cfg.methods.is_empty() {
-        bail!("no method to train");
-    }
-    let stft = Stft::new(&StftConfig::of_front_end(&cfg.front_end).check()?);
-    for n in &sources.noises {
-        let train = Named {
-            name: format!("{} (train)", n.name),
-            samples: n.train.clone(),
-        };
-        check_lengths(&sources.speech_train, &[train], cfg.loop_noise)?;
-    }
+    let stft = check_training_sources(sources, cfg)?;
     let (speech, speech_report) = speech_models(sources, cfg, &stft, on)?;
     let condition = Condition {
         name: if sources.noises.len() == 1 {

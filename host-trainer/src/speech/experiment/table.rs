@@ -21,13 +21,12 @@ use std::time::Instant;
 use anyhow::{bail, Result};
 use rayon::prelude::*;
 
-use super::config::TableMethod;
-use super::config::{Event, Sources, TableConfig};
+use super::config::{Event, Sources, TableConfig, TableMethod};
 use super::results::{ConditionResult, MethodSeconds, Scored, TableRun};
-use super::train::{enhancer, speech_models, train_condition, Condition};
+use super::train::{check_training_sources, enhancer, speech_models, train_condition, Condition};
 use crate::choice::Choice;
-use crate::speech::front_end::mix::{check_lengths, mix, Mixture, Named};
-use crate::speech::front_end::stft::{Stft, StftConfig};
+use crate::speech::front_end::mix::{mix, Mixture, Named};
+use crate::speech::front_end::stft::Stft;
 use crate::speech::methods::enhancer::Enhancer;
 use crate::speech::methods::separate::{apply_gain, magnitude_matrix, oracle};
 use crate::speech::metrics::speech_metrics;
@@ -111,28 +110,11 @@ fn evaluate(
 /// Checks the sources, then trains and evaluates every condition.
 pub fn run(sources: &Sources, cfg: &TableConfig, on: &(dyn Fn(Event) + Sync)) -> Result<TableRun> {
     let started = Instant::now();
-    if sources.speech_train.is_empty() {
-        bail!("no training utterances");
-    }
     if sources.speech_test.is_empty() {
         bail!("no test utterances");
     }
-    if sources.noises.is_empty() {
-        bail!("no noise given");
-    }
-    if cfg.methods.is_empty() {
-        bail!("no method to run");
-    }
-    let stft = Stft::new(&StftConfig::of_front_end(&cfg.front_end).check()?);
-    // Every check the inputs' sizes allow, before any training: a training noise too short
-    // for a training utterance, and the test mixtures (mixed here).
-    for n in &sources.noises {
-        let train = Named {
-            name: format!("{} (train)", n.name),
-            samples: n.train.clone(),
-        };
-        check_lengths(&sources.speech_train, &[train], cfg.loop_noise)?;
-    }
+    let stft = check_training_sources(sources, cfg)?;
+    // The test mixtures too before any training (mixed here).
     let tests = test_mixtures(sources, cfg)?;
     let (speech, speech_report) = speech_models(sources, cfg, &stft, on)?;
     let mut conditions: Vec<(bool, Condition)> = sources

@@ -14,8 +14,8 @@ use super::results::MethodSeconds;
 use crate::choice::Choice;
 use crate::data::EmgMatrix;
 use crate::nmf::{self, NmfParams};
-use crate::speech::front_end::mix::Named;
-use crate::speech::front_end::stft::Stft;
+use crate::speech::front_end::mix::{check_lengths, Named};
+use crate::speech::front_end::stft::{Stft, StftConfig};
 use crate::speech::methods::activation_net::{self, ActivationNet};
 use crate::speech::methods::dnmf::{self, Problem};
 use crate::speech::methods::dnn::{self, MaskNet};
@@ -84,6 +84,29 @@ fn timed<T>(seconds: &mut f64, f: impl FnOnce() -> Result<T>) -> Result<T> {
     let out = f();
     *seconds += t.elapsed().as_secs_f64();
     out
+}
+
+/// Checks what training needs before any of it starts — training utterances, a noise, a
+/// method, every training noise long enough for every training utterance (or looped) — and
+/// returns the front end's STFT.
+pub(super) fn check_training_sources(sources: &Sources, cfg: &TableConfig) -> Result<Stft> {
+    if sources.speech_train.is_empty() {
+        bail!("no training utterances");
+    }
+    if sources.noises.is_empty() {
+        bail!("no noise given");
+    }
+    if cfg.methods.is_empty() {
+        bail!("no method to run");
+    }
+    for n in &sources.noises {
+        let train = Named {
+            name: format!("{} (train)", n.name),
+            samples: n.train.clone(),
+        };
+        check_lengths(&sources.speech_train, &[train], cfg.loop_noise)?;
+    }
+    Ok(Stft::new(&StftConfig::of_front_end(&cfg.front_end).check()?))
 }
 
 /// Trains the shared speech models.
