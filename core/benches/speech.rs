@@ -1,6 +1,9 @@
 //! Host cost of the streaming speech enhancer, one core: time per hop and the real-time
-//! factor (hop duration / time per hop) of the STFT alone (unit gain) and of the NMF enhancer
-//! at the paper's sizes (257 bins, 40 speech + 40 noise atoms) for a few updates per frame.
+//! factor (hop duration / time per hop) of the STFT alone (unit gain), of the NMF enhancer
+//! at the paper's sizes (257 bins, 40 speech + 40 noise atoms) for a few updates per frame,
+//! and of the network enhancers: the paper-size VAE-NMF activation network (±1 frame of 257
+//! bins → 3 × 500 → 80, then the dictionaries) and the mask DNN (→ 2 × 257), plus smaller
+//! networks.
 //!
 //! `cargo bench -p vaenmf-core --bench speech`
 
@@ -10,7 +13,8 @@ use std::time::Instant;
 use vaenmf_core::front_end::Window;
 use vaenmf_core::gamma::Prng;
 use vaenmf_core::speech::{
-    ActivationLoss, NmfEnhancer, NmfGainSettings, Spectrum, StreamingStft, BINS, FFT_SIZE,
+    ActivationLoss, EnhancerBlob, EnhancerMethod, NetworkBuffers, NetworkEnhancer, NmfEnhancer,
+    NmfGainSettings, RandomEnhancerSizes, Spectrum, StreamingStft, BINS, FFT_SIZE,
 };
 use vaenmf_core::FrontEnd;
 
@@ -85,5 +89,56 @@ fn main() {
                 per_hop(|x, y| enhancer.process(x, y).unwrap()),
             );
         }
+    }
+    for (method, hidden, context, name) in [
+        (
+            EnhancerMethod::VaeNmf,
+            &[500u32, 500, 500][..],
+            (1, 1),
+            "VAE-NMF net 771→500×3→80 (paper)",
+        ),
+        (
+            EnhancerMethod::Dnn,
+            &[500, 500, 500][..],
+            (1, 1),
+            "mask DNN 771→500×3→514 (paper)",
+        ),
+        (
+            EnhancerMethod::VaeNmf,
+            &[128, 128][..],
+            (1, 1),
+            "VAE-NMF net 771→128→128→80",
+        ),
+        (
+            EnhancerMethod::VaeNmf,
+            &[128, 128][..],
+            (1, 0),
+            "VAE-NMF net 514→128→128→80, causal",
+        ),
+    ] {
+        let sizes = RandomEnhancerSizes {
+            ranks: (40, 40),
+            hidden,
+            context,
+        };
+        let blob = EnhancerBlob::random(method, front_end, sizes, 11);
+        let layers = blob.layer_views();
+        let net = blob.network_gain(&layers).unwrap();
+        let (frames, spectra, work) = NetworkBuffers::lengths(&net);
+        let (mut frames, mut spectra, mut work) = (
+            vec![0.0; frames],
+            vec![Spectrum::default(); spectra],
+            vec![0.0; work],
+        );
+        let buffers = NetworkBuffers {
+            frames: &mut frames,
+            spectra: &mut spectra,
+            work: &mut work,
+        };
+        let mut enhancer = Box::new(NetworkEnhancer::<HOP>::new_checked(&front_end, net, buffers).unwrap());
+        report(
+            &format!("{name}, {:.2} M MAC", blob.macs_per_frame(0) as f64 / 1e6),
+            per_hop(|x, y| enhancer.process(x, y).unwrap()),
+        );
     }
 }
