@@ -14,7 +14,9 @@ use nalgebra::DMatrix;
 use rayon::prelude::*;
 use vaenmf_core::speech::{ActivationFit, ActivationLoss, EnhancerBlob, EnhancerMethod};
 
-use super::separate::{activations, apply_gain, magnitude_matrix, wiener_gain, SeparationConfig, Separator};
+use super::separate::{
+    activations, apply_gain, dictionary_gain, magnitude_matrix, SeparationConfig, Separator,
+};
 use super::streaming::DEFAULT_UPDATES_PER_FRAME;
 use crate::nmf::NmfLoss;
 use crate::speech::front_end::stft::{describe, Stft, StftConfig};
@@ -116,18 +118,14 @@ impl Enhancer {
                 sparsity: fit.sparsity,
                 gain_exponent: b.gain_exponent,
             };
-            let (h, _) = activations(&self.matrix(&b.analysis), noisy, &cfg);
+            let analysis = self.matrix(&b.analysis);
+            let (h, _) = activations(&analysis, noisy, &cfg);
             let w = if b.reconstruction.is_empty() {
-                self.matrix(&b.analysis)
+                analysis
             } else {
                 self.matrix(&b.reconstruction)
             };
-            let rs = b.speech_rank as usize;
-            let r = w.ncols();
-            let speech = w.columns(0, rs) * h.rows(0, rs);
-            let noise = w.columns(rs, r - rs) * h.rows(rs, r - rs);
-            let g = wiener_gain(speech.as_slice(), noise.as_slice(), b.gain_exponent);
-            return Ok(DMatrix::from_vec(bins, noisy.ncols(), g));
+            return Ok(dictionary_gain(&w, b.speech_rank as usize, &h, b.gain_exponent));
         }
         let layers = b.layer_views();
         let net = b

@@ -164,11 +164,7 @@ impl Separator {
     /// The gain `(Wˢhˢ)ᵖ / ((Wˢhˢ)ᵖ + (Wⁿhⁿ)ᵖ)` (bins × frames) of activations `h` with
     /// reconstruction bases `w` (the analysis bases, or DNMF's).
     pub fn gain(&self, w: &DMatrix<f32>, h: &DMatrix<f32>) -> DMatrix<f32> {
-        let (rs, r) = (self.speech_rank, w.ncols());
-        let speech = w.columns(0, rs) * h.rows(0, rs);
-        let noise = w.columns(rs, r - rs) * h.rows(rs, r - rs);
-        let g = wiener_gain(speech.as_slice(), noise.as_slice(), self.cfg.gain_exponent);
-        DMatrix::from_vec(speech.nrows(), speech.ncols(), g)
+        dictionary_gain(w, self.speech_rank, h, self.cfg.gain_exponent)
     }
 
     /// The speech estimate of `noisy` (at the front end's rate).
@@ -214,6 +210,16 @@ pub fn activations(w: &DMatrix<f32>, v: &DMatrix<f32>, cfg: &SeparationConfig) -
     };
     let (_, objective) = nmf_gemm::run(v, &mut w, &mut h, &settings, |_| {});
     (h, objective)
+}
+
+/// The gain `(Wˢhˢ)ᵖ / ((Wˢhˢ)ᵖ + (Wⁿhⁿ)ᵖ)` (bins × frames) of activations `h` with bases
+/// `w` whose first `speech_rank` columns are speech atoms.
+pub fn dictionary_gain(w: &DMatrix<f32>, speech_rank: usize, h: &DMatrix<f32>, p: f32) -> DMatrix<f32> {
+    let (rs, r) = (speech_rank, w.ncols());
+    let speech = w.columns(0, rs) * h.rows(0, rs);
+    let noise = w.columns(rs, r - rs) * h.rows(rs, r - rs);
+    let g = wiener_gain(speech.as_slice(), noise.as_slice(), p);
+    DMatrix::from_vec(speech.nrows(), speech.ncols(), g)
 }
 
 /// `aᵖ / (aᵖ + bᵖ)` per bin, 0 where both are 0 ([`super::dnmf::gain`] in f64).
