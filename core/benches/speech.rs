@@ -3,7 +3,7 @@
 //! at the paper's sizes (257 bins, 40 speech + 40 noise atoms) for a few updates per frame,
 //! and of the network enhancers: the paper-size VAE-NMF activation network (±1 frame of 257
 //! bins → 3 × 500 → 80, then the dictionaries) and the mask DNN (→ 2 × 257), plus smaller
-//! networks.
+//! networks, and the floor under the paper-size network: reading its weights once per hop.
 //!
 //! `cargo bench -p vaenmf-core --bench speech`
 
@@ -140,5 +140,25 @@ fn main() {
             &format!("{name}, {:.2} M MAC", blob.macs_per_frame(0) as f64 / 1e6),
             per_hop(|x, y| enhancer.process(x, y).unwrap()),
         );
+        if hidden[0] == 500 && method == EnhancerMethod::VaeNmf {
+            // The floor of any f32 kernel: every weight read once per hop, nothing else done.
+            let weights: Vec<&[f32]> = layers.iter().map(|l| l.weights).collect();
+            report(
+                "  its weights read once (memory floor)",
+                per_hop(|_, y| y[0] = weights.iter().map(|w| lane_sum(w)).sum()),
+            );
+        }
     }
+}
+
+/// Sum of `v` in 64 interleaved lanes: vectorised, and enough independent sums that the
+/// adds' latency does not bound it before the memory does.
+fn lane_sum(v: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 64];
+    for chunk in v.chunks_exact(64) {
+        for (l, &x) in lanes.iter_mut().zip(chunk) {
+            *l += x;
+        }
+    }
+    lanes.iter().sum::<f32>() + v.chunks_exact(64).remainder().iter().sum::<f32>()
 }

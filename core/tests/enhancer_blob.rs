@@ -8,13 +8,14 @@ use vaenmf_core::front_end::Window;
 use vaenmf_core::speech::{EnhancerBlob, EnhancerMethod, RandomEnhancerSizes};
 use vaenmf_core::{Dims, Field, FrontEnd, ModelBlob, ModelError};
 
-const METHODS: [EnhancerMethod; 6] = [
+const METHODS: [EnhancerMethod; 7] = [
     EnhancerMethod::Nmf,
     EnhancerMethod::Dnmf,
     EnhancerMethod::Dnn,
     EnhancerMethod::VaeNmf,
     EnhancerMethod::NmfDictNet,
     EnhancerMethod::VaeDictMu,
+    EnhancerMethod::VaeNmfE2e,
 ];
 
 /// 9 bins: small enough to flip every bit.

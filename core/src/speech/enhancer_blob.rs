@@ -52,6 +52,9 @@ pub enum EnhancerMethod {
     NmfDictNet,
     /// VAE-NMF dictionaries with multiplicative-update activations (ablation).
     VaeDictMu,
+    /// VAE-NMF dictionaries and an activation network fine-tuned through them and the gain
+    /// (the mask network's loss); run exactly as [`EnhancerMethod::VaeNmf`].
+    VaeNmfE2e,
 }
 
 impl EnhancerMethod {
@@ -64,6 +67,7 @@ impl EnhancerMethod {
             EnhancerMethod::VaeNmf => "vae-nmf",
             EnhancerMethod::NmfDictNet => "nmf-dict-net",
             EnhancerMethod::VaeDictMu => "vae-nmf-dict-mu",
+            EnhancerMethod::VaeNmfE2e => "vae-nmf-e2e",
         }
     }
 
@@ -71,7 +75,10 @@ impl EnhancerMethod {
     pub const fn has_network(self) -> bool {
         matches!(
             self,
-            EnhancerMethod::Dnn | EnhancerMethod::VaeNmf | EnhancerMethod::NmfDictNet
+            EnhancerMethod::Dnn
+                | EnhancerMethod::VaeNmf
+                | EnhancerMethod::NmfDictNet
+                | EnhancerMethod::VaeNmfE2e
         )
     }
 

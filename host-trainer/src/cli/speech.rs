@@ -295,7 +295,8 @@ fn eval_command(args: &EvalArgs) -> Result<()> {
             &format!(
                 "{} ({})",
                 method_title(&enhancers),
-                resolved_mode(&enhancers, mode).describe()
+                resolved_mode(&enhancers, mode)
+                    .describe(enhancers.values().any(|e| e.blob().method.has_fit()))
             )
         )
     );

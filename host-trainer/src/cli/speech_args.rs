@@ -387,7 +387,7 @@ pub struct TableArgs {
         long,
         value_delimiter = ',',
         value_parser = choice::<TableMethod>(),
-        default_value = "nmf,dnmf,dnn,vae-nmf,nmf-dict-net,vae-nmf-dict-mu"
+        default_value = "nmf,dnmf,dnn,vae-nmf,nmf-dict-net,vae-nmf-dict-mu,vae-nmf-e2e"
     )]
     pub methods: Vec<TableMethod>,
     #[command(flatten)]
@@ -457,7 +457,15 @@ pub struct TrainingArgs {
     /// files, see docs/BENCHMARKS.md).
     #[arg(long, allow_negative_numbers = true, default_value_t = 1e-4)]
     pub net_weight_decay: f64,
-    /// Weight γ of the mask DNN's discriminative term.
+    /// Epochs of vae-nmf-e2e's fine-tuning of the activation network through the
+    /// dictionaries and the gain (the epoch kept is chosen on the last tenth of the training
+    /// frames).
+    #[arg(long, default_value_t = 10)]
+    pub e2e_epochs: usize,
+    /// Adam learning rate of that fine-tuning.
+    #[arg(long, allow_negative_numbers = true, default_value_t = 1e-4)]
+    pub e2e_lr: f64,
+    /// Weight γ of the discriminative term of the mask DNN and of vae-nmf-e2e's fine-tuning.
     #[arg(long, allow_negative_numbers = true, default_value_t = 0.05)]
     pub dnn_gamma: f64,
     /// VAE-NMF encoder hidden widths.
@@ -563,6 +571,8 @@ impl TrainingArgs {
                 batch_size: self.net_batch_size,
                 lr: self.net_lr,
                 weight_decay: self.net_weight_decay,
+                e2e_epochs: self.e2e_epochs,
+                e2e_lr: self.e2e_lr,
                 seed: self.seed,
             }
             .check()?,

@@ -36,7 +36,7 @@ fn path(p: &Path) -> String {
 }
 
 /// The method options shared by `speech table` and `speech train` (small, seconds).
-const TRAINING: [&str; 18] = [
+const TRAINING: [&str; 20] = [
     "--snr",
     "0",
     "--rank",
@@ -55,9 +55,18 @@ const TRAINING: [&str; 18] = [
     "32,32",
     "--vae-epochs",
     "10",
+    "--e2e-epochs",
+    "4",
 ];
 
-const LEARNED: [&str; 5] = ["dnmf", "dnn", "vae-nmf", "nmf-dict-net", "vae-nmf-dict-mu"];
+const LEARNED: [&str; 6] = [
+    "dnmf",
+    "dnn",
+    "vae-nmf",
+    "nmf-dict-net",
+    "vae-nmf-dict-mu",
+    "vae-nmf-e2e",
+];
 
 fn run_ok(args: &[String]) -> String {
     let output = vaenmf().args(args).output().unwrap();
@@ -170,6 +179,17 @@ fn trained_enhancers_are_the_tables_and_enhance_as_the_library() {
         .map(|v| v.as_f64().unwrap())
         .collect();
     assert!(dnmf.last() < dnmf.first(), "dnmf: {dnmf:?}");
+    // The end-to-end fine-tuning lowers the held-out loss of the network it starts from.
+    let tuning = &training["vae_e2e_fine_tuning"];
+    let (initial, kept) = (
+        tuning["initial_validation_loss"].as_f64().unwrap(),
+        tuning["best_epoch"].as_u64().unwrap() as usize,
+    );
+    let validation = tuning["validation_losses"].as_array().unwrap();
+    assert!(
+        kept >= 1 && validation[kept - 1].as_f64().unwrap() < initial,
+        "vae-nmf-e2e fine-tuning: {tuning}"
+    );
 
     // One training path: `speech train` writes the very file the table trained and scored.
     for method in ["dnmf", "vae-nmf"] {

@@ -29,6 +29,8 @@ pub enum TableMethod {
     NmfDictNet,
     /// Ablation: VAE-NMF dictionaries + multiplicative-update activations.
     VaeDictMu,
+    /// VAE-NMF with its activation network fine-tuned through the dictionaries and the gain.
+    VaeNmfE2e,
 }
 
 impl Choice for TableMethod {
@@ -55,6 +57,11 @@ impl Choice for TableMethod {
             "ablation: VAE-NMF dictionaries + multiplicative updates",
             TableMethod::VaeDictMu,
         ),
+        (
+            "vae-nmf-e2e",
+            "VAE-NMF, activation network fine-tuned through the dictionaries and the gain",
+            TableMethod::VaeNmfE2e,
+        ),
     ];
 }
 
@@ -68,11 +75,15 @@ impl TableMethod {
             TableMethod::VaeNmf => EnhancerMethod::VaeNmf,
             TableMethod::NmfDictNet => EnhancerMethod::NmfDictNet,
             TableMethod::VaeDictMu => EnhancerMethod::VaeDictMu,
+            TableMethod::VaeNmfE2e => EnhancerMethod::VaeNmfE2e,
         }
     }
 
     pub(super) fn needs_vae(self) -> bool {
-        matches!(self, TableMethod::VaeNmf | TableMethod::VaeDictMu)
+        matches!(
+            self,
+            TableMethod::VaeNmf | TableMethod::VaeDictMu | TableMethod::VaeNmfE2e
+        )
     }
 }
 
@@ -92,7 +103,7 @@ pub struct TableConfig {
     pub dnmf: DnmfParams,
     /// The mask DNN and the activation networks.
     pub net: NetParams,
-    /// Discriminative weight γ of the mask DNN.
+    /// Discriminative weight γ of the mask DNN (and of the fine-tuning of `vae-nmf-e2e`).
     pub dnn_gamma: f64,
     /// VAE-NMF dictionaries.
     pub vae: VaeParams,

@@ -40,6 +40,7 @@ pub(super) struct Models {
     dnn: Option<MaskNet>,
     vae_separator: Option<Separator>,
     vae_net: Option<ActivationNet>,
+    vae_e2e: Option<ActivationNet>,
     nmf_net: Option<ActivationNet>,
 }
 
@@ -247,12 +248,14 @@ pub(super) fn train_condition(
     };
     let mut vae_seconds = 0.0;
     let mut vae_net_seconds = 0.0;
-    let (vae_separator, vae_net) = match &speech.vae {
+    let mut e2e_seconds = 0.0;
+    let (vae_separator, vae_net, vae_e2e) = match &speech.vae {
         Some(speech_vae) => {
             let noise_vae = timed(&mut vae_seconds, || vae_dictionary_of(&noise_mag, cfg, name, on))?;
             report.insert("noise_vae".into(), serde_json::to_value(&noise_vae.report)?);
             let sep = Separator::from_matrices(&cfg.front_end, &speech_vae.w, &noise_vae.w, &cfg.separation)?;
-            let net = if has(TableMethod::VaeNmf) {
+            // vae-nmf-e2e starts from the regression-trained network.
+            let net = if has(TableMethod::VaeNmf) || has(TableMethod::VaeNmfE2e) {
                 let net = activation_network(
                     &format!("{name}: activation network (VAE-NMF)"),
                     &set,
@@ -271,9 +274,33 @@ pub(super) fn train_condition(
             } else {
                 None
             };
-            (Some(sep), net)
+            let e2e = match (&net, has(TableMethod::VaeNmfE2e)) {
+                (Some(net), true) => {
+                    on(Event::Stage {
+                        name: &format!("{name}: activation network fine-tuned end to end (VAE-NMF)"),
+                        total: cfg.net.e2e_epochs,
+                    });
+                    let (tuned, tuning) = timed(&mut e2e_seconds, || {
+                        activation_net::fine_tune(
+                            net,
+                            sep.dictionary(),
+                            sep.speech_rank(),
+                            sep.config().gain_exponent,
+                            &set,
+                            &cfg.net,
+                            cfg.dnn_gamma,
+                            cfg.backend,
+                            |e, _| on(Event::Step(e)),
+                        )
+                    })?;
+                    report.insert("vae_e2e_fine_tuning".into(), serde_json::to_value(&tuning)?);
+                    Some(tuned)
+                }
+                _ => None,
+            };
+            (Some(sep), net.filter(|_| has(TableMethod::VaeNmf)), e2e)
         }
-        None => (None, None),
+        None => (None, None, None),
     };
     let mut nmf_net_seconds = 0.0;
     let nmf_net = if has(TableMethod::NmfDictNet) {
@@ -303,6 +330,10 @@ pub(super) fn train_condition(
         (TableMethod::VaeNmf, vae_seconds + vae_net_seconds),
         (TableMethod::NmfDictNet, nmf_seconds + nmf_net_seconds),
         (TableMethod::VaeDictMu, vae_seconds),
+        (
+            TableMethod::VaeNmfE2e,
+            vae_seconds + vae_net_seconds + e2e_seconds,
+        ),
     ] {
         if has(m) {
             seconds.insert(
@@ -321,6 +352,7 @@ pub(super) fn train_condition(
             dnn,
             vae_separator,
             vae_net,
+            vae_e2e,
             nmf_net,
         },
         set.frames(),
@@ -398,6 +430,12 @@ pub(super) fn enhancer(method: TableMethod, models: &Models) -> Result<EnhancerB
             Vec::new(),
             None,
             Some(activation_network(models.vae_net.as_ref().ok_or_else(missing)?)?),
+        ),
+        TableMethod::VaeNmfE2e => (
+            models.vae_separator.as_ref().ok_or_else(missing)?,
+            Vec::new(),
+            None,
+            Some(activation_network(models.vae_e2e.as_ref().ok_or_else(missing)?)?),
         ),
         TableMethod::NmfDictNet => (
             sep,

@@ -7,12 +7,23 @@
 //! noise; for NMF dictionaries (the ablation) multiplicative-update activations with the
 //! dictionary fixed. Each target dimension is divided by its training mean, the outputs go
 //! through softplus (activations are nonnegative), and the loss is the squared error.
+//!
+//! [`fine_tune`] then trains such a network for what it is used for (`vae-nmf-e2e`): its
+//! activations through the fixed dictionaries and the Wiener-type gain
+//! `(Wˢhˢ)ᵖ / ((Wˢhˢ)ᵖ + (Wⁿhⁿ)ᵖ)` applied to the mixture, under the mask network's loss
+//! ([`super::dnn::gain_loss`], discriminative term included) — NMF-style reconstruction
+//! trained discriminatively, as Nie et al. 2018 (the paper's reference 2).
 
 use anyhow::{bail, Result};
+use burn::prelude::*;
 use burn::tensor::activation::softplus;
+use burn::tensor::TensorData;
 use nalgebra::DMatrix;
 
-use super::network::{self, rows_tensor, softplus as softplus_f32, Features, Mlp, NetParams, NetReport};
+use super::dnn::gain_loss;
+use super::network::{
+    self, rows_tensor, softplus as softplus_f32, Features, FineTuneReport, Mlp, NetParams, NetReport,
+};
 use super::training_set::Magnitudes;
 use crate::vae::training::Backend;
 
@@ -69,6 +80,85 @@ pub fn train(
         mlp: trained.mlp,
         scale,
     })
+}
+
+/// Keeps `xᵖ` differentiable where a reconstruction is 0.
+const GAIN_EPS: f64 = 1e-9;
+
+/// Fine-tunes `net` end to end (module docs) through `dictionary` (bins × r, magnitude
+/// units, the first `speech_rank` atoms speech) with gain exponent `p` and discriminative
+/// weight `gamma`, for `cfg.e2e_epochs` epochs at `cfg.e2e_lr`, keeping the epoch with the
+/// lowest loss on the last tenth of the training frames ([`network::fine_tune`]).
+#[allow(clippy::too_many_arguments)]
+pub fn fine_tune(
+    net: &ActivationNet,
+    dictionary: &DMatrix<f32>,
+    speech_rank: usize,
+    p: f32,
+    set: &Magnitudes,
+    cfg: &NetParams,
+    gamma: f64,
+    backend: Backend,
+    progress: impl FnMut(usize, f64),
+) -> Result<(ActivationNet, FineTuneReport)> {
+    let (bins, r) = (net.features.bins, net.scale.len());
+    if dictionary.shape() != (bins, r) || !(1..r).contains(&speech_rank) {
+        bail!(
+            "internal: a {}×{} dictionary with {speech_rank} speech atoms for a network of {r} activations over {bins} bins",
+            dictionary.nrows(),
+            dictionary.ncols()
+        );
+    }
+    let inputs = net.features.apply(&set.noisy)?;
+    let unit = 1.0 / net.features.reference;
+    let [mixture, speech, noise] = [&set.noisy, &set.speech, &set.noise].map(|m| m.map(|v| v * unit));
+    // One atom per row, its activation's scale folded in: a batch's reconstructions are
+    // `softplus(outputs) · atoms`, in the same units as the mixture.
+    let atoms: Vec<f32> = (0..r)
+        .flat_map(|j| {
+            dictionary
+                .column(j)
+                .iter()
+                .map(move |&w| w * net.scale[j] * unit)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let noise_rank = r - speech_rank;
+    let (mlp, report) = network::fine_tune(
+        &net.mlp,
+        &inputs,
+        net.features.width(),
+        cfg,
+        backend,
+        |out, rows, device| {
+            let atoms = Tensor::<2>::from_data(TensorData::new(atoms.clone(), [r, bins]), device);
+            let h = softplus(out, 1.0);
+            let reconstruction = |start: usize, len: usize| {
+                h.clone()
+                    .narrow(1, start, len)
+                    .matmul(atoms.clone().narrow(0, start, len))
+                    .add_scalar(GAIN_EPS)
+                    .powf_scalar(f64::from(p))
+            };
+            let (s, n) = (
+                reconstruction(0, speech_rank),
+                reconstruction(speech_rank, noise_rank),
+            );
+            let gain = s.clone() / (s + n);
+            let pick = |m: &DMatrix<f32>| rows_tensor(m.as_slice(), bins, rows, device);
+            gain_loss(gain, pick(&mixture), pick(&speech), pick(&noise), gamma)
+        },
+        progress,
+    )?;
+    Ok((
+        ActivationNet {
+            features: net.features.clone(),
+            mlp,
+            scale: net.scale.clone(),
+            report: net.report.clone(),
+        },
+        report,
+    ))
 }
 
 impl ActivationNet {

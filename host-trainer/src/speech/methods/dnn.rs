@@ -37,7 +37,20 @@ pub fn mask_loss(
     let ys = softplus(outputs.clone().narrow(1, 0, bins), 1.0);
     let yn = softplus(outputs.narrow(1, bins, bins), 1.0);
     let mask = ys.clone() / (ys + yn).add_scalar(MASK_EPS);
-    let s_hat = mask * mixture.clone();
+    gain_loss(mask, mixture, speech, noise, gamma)
+}
+
+/// `J` of a speech `gain` (`[batch, bins]`, in [0, 1]) applied to the `mixture`: the mask
+/// network's loss, and the fine-tuning loss of an activation network through its
+/// dictionaries' gain.
+pub fn gain_loss(
+    gain: Tensor<2>,
+    mixture: Tensor<2>,
+    speech: Tensor<2>,
+    noise: Tensor<2>,
+    gamma: f64,
+) -> Tensor<1> {
+    let s_hat = gain * mixture.clone();
     let n_hat = mixture - s_hat.clone();
     let fit = (s_hat.clone() - speech.clone()).square() + (n_hat.clone() - noise.clone()).square();
     let confusion = (s_hat - noise).square() + (n_hat - speech).square();

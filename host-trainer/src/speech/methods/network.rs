@@ -40,6 +40,10 @@ pub struct NetConfig {
     pub lr: f64,
     /// Adam weight decay.
     pub weight_decay: f64,
+    /// Epochs of the end-to-end fine-tuning (`vae-nmf-e2e`).
+    pub e2e_epochs: usize,
+    /// Adam learning rate of the fine-tuning.
+    pub e2e_lr: f64,
     /// Seed (initialisation, data order).
     pub seed: u64,
 }
@@ -54,6 +58,8 @@ impl Default for NetConfig {
             batch_size: 256,
             lr: 1e-3,
             weight_decay: 0.0,
+            e2e_epochs: 10,
+            e2e_lr: 1e-4,
             seed: 1,
         }
     }
@@ -63,8 +69,8 @@ impl Default for NetConfig {
 pub type NetParams = Checked<NetConfig>;
 
 impl NetConfig {
-    /// At least one hidden layer, every width, the epochs and the batch ≥ 1, a positive finite
-    /// learning rate, a finite weight decay ≥ 0.
+    /// At least one hidden layer, every width, the epochs and the batch ≥ 1, positive finite
+    /// learning rates, a finite weight decay ≥ 0.
     pub fn check(self) -> Result<NetParams, ParamError> {
         let widths = 1..=params::limits::WIDTH;
         if !(1..=params::limits::LAYERS).contains(&self.hidden.len())
@@ -86,6 +92,8 @@ impl NetConfig {
         params::within("net-batch-size", self.batch_size, 1, params::limits::BATCH_SIZE)?;
         params::positive("net-lr", self.lr)?;
         params::nonnegative("net-weight-decay", self.weight_decay)?;
+        params::within("e2e-epochs", self.e2e_epochs, 1, params::limits::EPOCHS)?;
+        params::positive("e2e-lr", self.e2e_lr)?;
         Ok(Checked::new_unchecked(self))
     }
 }
@@ -327,46 +335,160 @@ pub fn train(
     mut progress: impl FnMut(usize, f64),
 ) -> Result<TrainedNet> {
     let frames = inputs.len() / width.max(1);
-    if frames == 0 {
-        bail!("no training frames for the network");
-    }
     let device = backend.device(true);
     device.seed(cfg.seed);
-    let mut mlp = Mlp::new(width, &cfg.hidden, outputs, &device);
-    let mut optim = adam(cfg.weight_decay);
-    let mut rng = Prng::new(cfg.seed);
-    let mut order: Vec<usize> = (0..frames).collect();
+    let mlp = Mlp::new(width, &cfg.hidden, outputs, &device);
+    let run = Epochs {
+        inputs,
+        width,
+        rows: (0..frames).collect(),
+        epochs: cfg.epochs,
+        lr: cfg.lr,
+        cfg,
+    };
     let mut losses = Vec::with_capacity(cfg.epochs);
     let started = std::time::Instant::now();
-    for epoch in 1..=cfg.epochs {
-        for i in (1..order.len()).rev() {
-            let j = (rng.next_u64() % (i as u64 + 1)) as usize;
-            order.swap(i, j);
-        }
-        let (mut sum, mut batches) = (0.0, 0usize);
-        for rows in order.chunks(cfg.batch_size) {
-            let x = rows_tensor(inputs, width, rows, &device);
-            let l = loss(mlp.forward(x), rows, &device);
-            let value = f64::from(l.clone().into_scalar::<f32>());
-            if !value.is_finite() {
-                bail!("network training diverged at epoch {epoch}: loss {value} (try a smaller --net-lr)");
-            }
-            sum += value;
-            batches += 1;
-            let grads = GradientsParams::from_grads(l.backward(), &mlp);
-            mlp = optim.step(cfg.lr, mlp, grads);
-        }
-        let mean = sum / batches.max(1) as f64;
+    let mlp = run.run(mlp, &device, &loss, |epoch, mean, _| {
         losses.push(mean);
         progress(epoch, mean);
-    }
-    let seconds = started.elapsed().as_secs_f64().max(1e-9);
+        Ok(())
+    })?;
     Ok(TrainedNet {
         mlp: mlp.valid(),
         report: NetReport {
             frames,
             losses,
-            frames_per_second: (frames * cfg.epochs) as f64 / seconds,
+            frames_per_second: (frames * cfg.epochs) as f64 / started.elapsed().as_secs_f64().max(1e-9),
         },
     })
+}
+
+/// What fine-tuning did.
+#[derive(Debug, Clone, Serialize)]
+pub struct FineTuneReport {
+    /// Training frames (the first 90 % of the set).
+    pub frames: usize,
+    /// Validation frames (the last 10 %: the last training mixtures).
+    pub validation_frames: usize,
+    /// Validation loss of the starting network.
+    pub initial_validation_loss: f64,
+    /// Mean training loss per epoch.
+    pub losses: Vec<f64>,
+    /// Validation loss after each epoch.
+    pub validation_losses: Vec<f64>,
+    /// The epoch kept (lowest validation loss; 0: the starting network).
+    pub best_epoch: usize,
+}
+
+/// Continues training `start` under `loss` for `cfg.e2e_epochs` epochs at `cfg.e2e_lr` on the
+/// first 90 % of the frames, and returns the network after the epoch with the lowest loss on
+/// the last 10 % (or `start` when no epoch improved on it): the number of epochs is chosen on
+/// training files only.
+pub fn fine_tune(
+    start: &Mlp,
+    inputs: &[f32],
+    width: usize,
+    cfg: &NetParams,
+    backend: Backend,
+    loss: impl Fn(Tensor<2>, &[usize], &Device) -> Tensor<1>,
+    mut progress: impl FnMut(usize, f64),
+) -> Result<(Mlp, FineTuneReport)> {
+    let frames = inputs.len() / width.max(1);
+    let validation = frames / 10;
+    if validation == 0 {
+        bail!("{frames} training frames: too few to hold out a tenth for validation");
+    }
+    let split = frames - validation;
+    let valid_rows: Vec<usize> = (split..frames).collect();
+    let eval_device = backend.device(false);
+    let validation_loss = |mlp: &Mlp| -> Result<f64> {
+        let mut sum = 0.0;
+        for rows in valid_rows.chunks(cfg.batch_size) {
+            let x = rows_tensor(inputs, width, rows, &eval_device);
+            let l = loss(mlp.forward(x), rows, &eval_device).into_scalar::<f32>();
+            sum += f64::from(l) * rows.len() as f64;
+        }
+        Ok(sum / validation as f64)
+    };
+    let initial = validation_loss(start)?;
+    let mut report = FineTuneReport {
+        frames: split,
+        validation_frames: validation,
+        initial_validation_loss: initial,
+        losses: Vec::new(),
+        validation_losses: Vec::new(),
+        best_epoch: 0,
+    };
+    let mut best = (initial, start.clone());
+    let run = Epochs {
+        inputs,
+        width,
+        rows: (0..split).collect(),
+        epochs: cfg.e2e_epochs,
+        lr: cfg.e2e_lr,
+        cfg,
+    };
+    let device = backend.device(true);
+    run.run(start.clone().train(), &device, &loss, |epoch, mean, mlp| {
+        let valid = mlp.valid();
+        let v = validation_loss(&valid)?;
+        report.losses.push(mean);
+        report.validation_losses.push(v);
+        if v < best.0 {
+            best = (v, valid);
+            report.best_epoch = epoch;
+        }
+        progress(epoch, mean);
+        Ok(())
+    })?;
+    Ok((best.1, report))
+}
+
+/// Minibatch epochs of Adam over `rows` (order shuffled each epoch by the seed).
+struct Epochs<'a> {
+    inputs: &'a [f32],
+    width: usize,
+    rows: Vec<usize>,
+    epochs: usize,
+    lr: f64,
+    cfg: &'a NetParams,
+}
+
+impl Epochs<'_> {
+    /// Trains `mlp` (on the autodiff `device`); `after(epoch, mean loss, network)` after
+    /// each epoch.
+    fn run(
+        mut self,
+        mut mlp: Mlp,
+        device: &Device,
+        loss: &impl Fn(Tensor<2>, &[usize], &Device) -> Tensor<1>,
+        mut after: impl FnMut(usize, f64, &Mlp) -> Result<()>,
+    ) -> Result<Mlp> {
+        if self.rows.is_empty() {
+            bail!("no training frames for the network");
+        }
+        let mut optim = adam(self.cfg.weight_decay);
+        let mut rng = Prng::new(self.cfg.seed);
+        for epoch in 1..=self.epochs {
+            for i in (1..self.rows.len()).rev() {
+                let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+                self.rows.swap(i, j);
+            }
+            let (mut sum, mut batches) = (0.0, 0usize);
+            for rows in self.rows.chunks(self.cfg.batch_size) {
+                let x = rows_tensor(self.inputs, self.width, rows, device);
+                let l = loss(mlp.forward(x), rows, device);
+                let value = f64::from(l.clone().into_scalar::<f32>());
+                if !value.is_finite() {
+                    bail!("network training diverged at epoch {epoch}: loss {value} (try a smaller learning rate)");
+                }
+                sum += value;
+                batches += 1;
+                let grads = GradientsParams::from_grads(l.backward(), &mlp);
+                mlp = optim.step(self.lr, mlp, grads);
+            }
+            after(epoch, sum / batches.max(1) as f64, &mlp)?;
+        }
+        Ok(mlp)
+    }
 }

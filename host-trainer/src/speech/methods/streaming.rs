@@ -77,11 +77,15 @@ impl Mode {
         }
     }
 
-    /// In words, for tables.
-    pub fn describe(self) -> String {
+    /// In words, for tables; the updates per frame only when `any_fit` (a method fits
+    /// activations by multiplicative updates).
+    pub fn describe(self, any_fit: bool) -> String {
         match self {
             Mode::Offline => "whole utterance".into(),
-            Mode::Stream { updates_per_frame } => format!("streamed, {updates_per_frame} updates per frame"),
+            Mode::Stream { updates_per_frame } if any_fit => {
+                format!("streamed, {updates_per_frame} updates per frame")
+            }
+            Mode::Stream { .. } => "streamed".into(),
             Mode::Default { .. } => "network methods streamed, the others whole utterance".into(),
         }
     }

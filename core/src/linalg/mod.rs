@@ -1,4 +1,9 @@
-//! `W·z` reconstruction and nonnegative least squares for a fixed dictionary.
+//! `W·z` reconstruction and nonnegative least squares for a fixed dictionary; the run-time
+//! sized dense layer (`dense`, crate-internal).
+
+mod dense;
+
+pub(crate) use dense::dense;
 
 use nalgebra::{Cholesky, SMatrix, SMatrixView, SVector};
 
@@ -174,20 +179,6 @@ impl<'a, const R: usize> NnlsSolver<'a, R> {
             z: core::array::from_fn(|j| z[j].max(0.0)),
             iterations,
             converged,
-        }
-    }
-}
-
-/// `out[o] = b[o] + Σᵢ w[i·outputs + o] · x[i]`, weights input-major, summed in input order
-/// (as the typed panel kernel sums each output).
-pub(crate) fn dense(inputs: &[f32], weights: &[f32], bias: &[f32], out: &mut [f32]) {
-    let outputs = bias.len().max(1);
-    for (o, &b) in out.iter_mut().zip(bias) {
-        *o = b;
-    }
-    for (&xi, row) in inputs.iter().zip(weights.chunks_exact(outputs)) {
-        for (acc, &w) in out.iter_mut().zip(row) {
-            *acc += w * xi;
         }
     }
 }
