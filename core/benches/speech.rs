@@ -13,8 +13,8 @@ use std::time::Instant;
 use vaenmf_core::front_end::Window;
 use vaenmf_core::gamma::Prng;
 use vaenmf_core::speech::{
-    ActivationLoss, EnhancerBlob, EnhancerMethod, NetworkBuffers, NetworkEnhancer, NmfEnhancer,
-    NmfGainSettings, RandomEnhancerSizes, Spectrum, StreamingStft, BINS, FFT_SIZE,
+    ActivationLoss, EnhancerBlob, EnhancerMethod, NetworkEnhancer, NmfEnhancer, NmfGainSettings,
+    OwnedNetworkBuffers, RandomEnhancerSizes, Spectrum, StreamingStft, BINS, FFT_SIZE,
 };
 use vaenmf_core::FrontEnd;
 
@@ -124,18 +124,9 @@ fn main() {
         let blob = EnhancerBlob::random(method, front_end, sizes, 11);
         let layers = blob.layer_views();
         let net = blob.network_gain(&layers).unwrap();
-        let (frames, spectra, work) = NetworkBuffers::lengths(&net);
-        let (mut frames, mut spectra, mut work) = (
-            vec![0.0; frames],
-            vec![Spectrum::default(); spectra],
-            vec![0.0; work],
-        );
-        let buffers = NetworkBuffers {
-            frames: &mut frames,
-            spectra: &mut spectra,
-            work: &mut work,
-        };
-        let mut enhancer = Box::new(NetworkEnhancer::<HOP>::new_checked(&front_end, net, buffers).unwrap());
+        let mut buffers = OwnedNetworkBuffers::for_network(&net);
+        let mut enhancer =
+            Box::new(NetworkEnhancer::<HOP>::new_checked(&front_end, net, buffers.borrow()).unwrap());
         report(
             &format!("{name}, {:.2} M MAC", blob.macs_per_frame(0) as f64 / 1e6),
             per_hop(|x, y| enhancer.process(x, y).unwrap()),

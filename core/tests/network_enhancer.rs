@@ -5,8 +5,8 @@
 use vaenmf_core::front_end::Window;
 use vaenmf_core::gamma::Prng;
 use vaenmf_core::speech::{
-    magnitudes, EnhancerBlob, EnhancerMethod, NetworkBuffers, NetworkEnhancer, RandomEnhancerSizes, Spectrum,
-    StreamingStft, BINS, FFT_SIZE,
+    magnitudes, EnhancerBlob, EnhancerMethod, NetworkBuffers, NetworkEnhancer, OwnedNetworkBuffers,
+    RandomEnhancerSizes, Spectrum, StreamingStft, BINS, FFT_SIZE,
 };
 use vaenmf_core::{Field, FrontEnd, InputError, ModelError};
 
@@ -42,36 +42,12 @@ fn signal(seed: u64, hops: usize) -> Vec<[f32; HOP]> {
         .collect()
 }
 
-struct Buffers {
-    frames: Vec<f32>,
-    spectra: Vec<Spectrum>,
-    work: Vec<f32>,
-}
-
-impl Buffers {
-    fn new((frames, spectra, work): (usize, usize, usize)) -> Self {
-        Self {
-            frames: vec![0.0; frames],
-            spectra: vec![Spectrum::default(); spectra],
-            work: vec![0.0; work],
-        }
-    }
-
-    fn view(&mut self) -> NetworkBuffers<'_> {
-        NetworkBuffers {
-            frames: &mut self.frames,
-            spectra: &mut self.spectra,
-            work: &mut self.work,
-        }
-    }
-}
-
 /// Runs the stream and returns each hop's output and the gain it applied.
 fn stream(blob: &EnhancerBlob, hops: &[[f32; HOP]]) -> Vec<([f32; HOP], [f32; BINS])> {
     let layers = blob.layer_views();
     let net = blob.network_gain(&layers).unwrap();
-    let mut buffers = Buffers::new(NetworkBuffers::lengths(&net));
-    let mut enhancer = NetworkEnhancer::<HOP>::new_checked(&front_end(), net, buffers.view()).unwrap();
+    let mut buffers = OwnedNetworkBuffers::for_network(&net);
+    let mut enhancer = NetworkEnhancer::<HOP>::new_checked(&front_end(), net, buffers.borrow()).unwrap();
     hops.iter()
         .map(|hop| {
             let mut out = [0.0; HOP];
@@ -139,8 +115,8 @@ fn a_bad_sample_is_refused_and_the_stream_goes_on_untouched() {
     let hops = signal(2, 20);
     let layers = blob.layer_views();
     let net = blob.network_gain(&layers).unwrap();
-    let mut buffers = Buffers::new(NetworkBuffers::lengths(&net));
-    let mut enhancer = NetworkEnhancer::<HOP>::new_checked(&front_end(), net, buffers.view()).unwrap();
+    let mut buffers = OwnedNetworkBuffers::for_network(&net);
+    let mut enhancer = NetworkEnhancer::<HOP>::new_checked(&front_end(), net, buffers.borrow()).unwrap();
     assert_eq!(enhancer.delay(), FFT_SIZE - HOP + HOP);
     assert_eq!(enhancer.latency(), FFT_SIZE + HOP);
     let mut outputs = Vec::new();
@@ -181,18 +157,27 @@ fn sizes_are_checked() {
     let net = blob.network_gain(&layers).unwrap();
     let (frames, spectra, work) = NetworkBuffers::lengths(&net);
     assert_eq!((frames, spectra), (3 * BINS, 2));
-    let mut short = Buffers::new((frames, spectra, work - 1));
+    let (mut f, mut s, mut w) = (
+        vec![0.0; frames],
+        vec![Spectrum::default(); spectra],
+        vec![0.0; work - 1],
+    );
+    let short = NetworkBuffers {
+        frames: &mut f,
+        spectra: &mut s,
+        work: &mut w,
+    };
     assert_eq!(
-        NetworkEnhancer::<HOP>::new_checked(&front_end(), net, short.view()).unwrap_err(),
+        NetworkEnhancer::<HOP>::new_checked(&front_end(), net, short).unwrap_err(),
         ModelError::DimensionMismatch {
             field: Field::Buffer,
             expected: work as u32,
             found: work as u32 - 1
         }
     );
-    let mut buffers = Buffers::new((frames, spectra, work));
+    let mut buffers = OwnedNetworkBuffers::for_network(&net);
     assert!(matches!(
-        NetworkEnhancer::<64>::new_checked(&front_end(), net, buffers.view()).unwrap_err(),
+        NetworkEnhancer::<64>::new_checked(&front_end(), net, buffers.borrow()).unwrap_err(),
         ModelError::DimensionMismatch {
             field: Field::Hop,
             ..
@@ -201,7 +186,7 @@ fn sizes_are_checked() {
     let mut broken = net;
     broken.features.mean = &net.features.mean[1..];
     assert!(matches!(
-        NetworkEnhancer::<HOP>::new_checked(&front_end(), broken, buffers.view()).unwrap_err(),
+        NetworkEnhancer::<HOP>::new_checked(&front_end(), broken, buffers.borrow()).unwrap_err(),
         ModelError::DimensionMismatch {
             field: Field::FeatureMean,
             ..
@@ -210,7 +195,7 @@ fn sizes_are_checked() {
     let mut broken = net;
     broken.layers = &layers[..1];
     assert!(matches!(
-        NetworkEnhancer::<HOP>::new_checked(&front_end(), broken, buffers.view()).unwrap_err(),
+        NetworkEnhancer::<HOP>::new_checked(&front_end(), broken, buffers.borrow()).unwrap_err(),
         ModelError::DimensionMismatch {
             field: Field::Layers,
             ..

@@ -41,6 +41,8 @@ pub use enhancer_blob::{
 };
 pub use fft::{RealFft, Spectrum, BINS, FFT_SIZE};
 pub use network::{FeatureView, LayerView, NetworkGain, OutputView};
+#[cfg(feature = "alloc")]
+pub use network_enhancer::OwnedNetworkBuffers;
 pub use network_enhancer::{NetworkBuffers, NetworkEnhancer};
 pub use nmf_gain::{
     magnitudes, wiener_gain, ActivationLoss, NmfGain, NmfGainSettings, MAX_UPDATES_PER_FRAME,

@@ -38,6 +38,38 @@ impl NetworkBuffers<'_> {
     }
 }
 
+/// [`NetworkBuffers`] on the heap, sized for one network (feature `alloc`: the host's way to
+/// stream; a device borrows `static`s instead).
+#[cfg(feature = "alloc")]
+#[derive(Debug, Clone)]
+pub struct OwnedNetworkBuffers {
+    frames: alloc::vec::Vec<f32>,
+    spectra: alloc::vec::Vec<Spectrum>,
+    work: alloc::vec::Vec<f32>,
+}
+
+#[cfg(feature = "alloc")]
+impl OwnedNetworkBuffers {
+    /// Zeroed buffers of the [`NetworkBuffers::lengths`] `net` needs.
+    pub fn for_network(net: &NetworkGain) -> Self {
+        let (frames, spectra, work) = NetworkBuffers::lengths(net);
+        Self {
+            frames: alloc::vec![0.0; frames],
+            spectra: alloc::vec![Spectrum::default(); spectra],
+            work: alloc::vec![0.0; work],
+        }
+    }
+
+    /// The buffers, borrowed for a [`NetworkEnhancer`].
+    pub fn borrow(&mut self) -> NetworkBuffers<'_> {
+        NetworkBuffers {
+            frames: &mut self.frames,
+            spectra: &mut self.spectra,
+            work: &mut self.work,
+        }
+    }
+}
+
 fn mismatch(field: Field, expected: usize, found: usize) -> ModelError {
     ModelError::DimensionMismatch {
         field,

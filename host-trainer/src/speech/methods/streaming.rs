@@ -8,7 +8,7 @@
 use anyhow::{bail, Result};
 use serde::Serialize;
 use vaenmf_core::speech::{
-    EnhancerBlob, EnhancerMethod, NetworkBuffers, NetworkEnhancer, NmfEnhancer, NmfGainSettings, Spectrum,
+    EnhancerBlob, EnhancerMethod, NetworkEnhancer, NmfEnhancer, NmfGainSettings, OwnedNetworkBuffers,
     FFT_SIZE, MAX_UPDATES_PER_FRAME,
 };
 use vaenmf_core::InputError;
@@ -158,21 +158,11 @@ fn stream<const HOP: usize>(blob: &EnhancerBlob, updates_per_frame: u32, noisy: 
     let net = blob
         .network_gain(&layers)
         .ok_or_else(|| anyhow::anyhow!("internal: an enhancer with neither a fit nor a network"))?;
-    let (frames, spectra, work) = NetworkBuffers::lengths(&net);
-    let (mut frames, mut spectra, mut work) = (
-        vec![0.0; frames],
-        vec![Spectrum::default(); spectra],
-        vec![0.0; work],
-    );
-    let buffers = NetworkBuffers {
-        frames: &mut frames,
-        spectra: &mut spectra,
-        work: &mut work,
-    };
+    let mut buffers = OwnedNetworkBuffers::for_network(&net);
     let mut enhancer = Box::new(NetworkEnhancer::<HOP>::new_checked(
         &blob.front_end,
         net,
-        buffers,
+        buffers.borrow(),
     )?);
     let delay = enhancer.delay();
     run(enhancer.as_mut(), delay, noisy)
