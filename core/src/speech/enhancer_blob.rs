@@ -37,8 +37,8 @@ pub const MAX_CONTEXT: u32 = 32;
 /// Largest gain exponent.
 pub const MAX_GAIN_EXPONENT: f32 = 64.0;
 
-/// How an enhancer computes its gain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// How an enhancer computes its gain. The order is the tables' order of the methods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum EnhancerMethod {
     /// Supervised NMF: activations by multiplicative updates, gain from the same dictionaries.
     Nmf,

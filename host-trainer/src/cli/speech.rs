@@ -9,7 +9,6 @@ use std::collections::BTreeMap;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::warn;
-use crate::choice::Choice;
 use crate::export::read_blob;
 use crate::nmf::{NmfConfig, NmfLoss};
 use crate::output::OutputSet;

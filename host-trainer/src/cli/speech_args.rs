@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use super::args::{choice, parse_hidden};
 use crate::nmf::{NmfConfig, NmfInit, NmfLoss};
 use crate::pipeline::Method;
-use crate::speech::experiment::config::{TableConfig, TableMethod};
+use crate::speech::experiment::config::TableConfig;
 use crate::speech::front_end::stft::{StftConfig, Window};
 use crate::speech::methods::dnmf::DnmfConfig;
 use crate::speech::methods::network::NetConfig;
@@ -16,6 +16,7 @@ use crate::speech::methods::separate::{SeparationConfig, SeparationParams};
 use crate::speech::methods::streaming::{check_updates_per_frame, Mode, DEFAULT_UPDATES_PER_FRAME};
 use crate::speech::metrics::bss_eval::Assignment;
 use crate::vae::training::{Backend, DecoderSteps, Nonneg, VaeTrainConfig};
+use vaenmf_core::speech::EnhancerMethod;
 use vaenmf_core::FrontEnd;
 
 /// Speech-enhancement commands.
@@ -386,10 +387,10 @@ pub struct TableArgs {
     #[arg(
         long,
         value_delimiter = ',',
-        value_parser = choice::<TableMethod>(),
+        value_parser = choice::<EnhancerMethod>(),
         default_value = "nmf,dnmf,dnn,vae-nmf,nmf-dict-net,vae-nmf-dict-mu,vae-nmf-e2e"
     )]
-    pub methods: Vec<TableMethod>,
+    pub methods: Vec<EnhancerMethod>,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub training: TrainingArgs,
@@ -501,8 +502,8 @@ pub struct TrainingArgs {
 #[derive(Debug, Args)]
 pub struct TrainArgs {
     /// Method.
-    #[arg(long, value_parser = choice::<TableMethod>())]
-    pub method: TableMethod,
+    #[arg(long, value_parser = choice::<EnhancerMethod>())]
+    pub method: EnhancerMethod,
     /// Training utterances: WAV files or folders.
     #[arg(long = "speech-train", required = true, num_args = 1.., value_name = "FILE_OR_DIR")]
     pub speech_train: Vec<PathBuf>,
@@ -535,7 +536,7 @@ impl TrainingArgs {
     /// Every setting, checked, for `methods`.
     pub fn config(
         &self,
-        methods: Vec<TableMethod>,
+        methods: Vec<EnhancerMethod>,
         pooled: bool,
         assignment: Assignment,
     ) -> Result<TableConfig> {

@@ -1,7 +1,6 @@
 //! What the tables are run with: the methods, the settings of every method, the recordings
 //! and the progress events a caller can display.
 
-use serde::Serialize;
 use vaenmf_core::speech::EnhancerMethod;
 use vaenmf_core::FrontEnd;
 
@@ -14,83 +13,52 @@ use crate::speech::methods::separate::SeparationParams;
 use crate::speech::metrics::bss_eval::Assignment;
 use crate::vae::training::{Backend, VaeParams};
 
-/// A method of the tables.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub enum TableMethod {
-    /// Supervised NMF.
-    Nmf,
-    /// Discriminative NMF.
-    Dnmf,
-    /// Mask DNN (Huang et al. 2014).
-    Dnn,
-    /// VAE-NMF dictionaries + activation network (the paper's method).
-    VaeNmf,
-    /// Ablation: NMF dictionaries + activation network.
-    NmfDictNet,
-    /// Ablation: VAE-NMF dictionaries + multiplicative-update activations.
-    VaeDictMu,
-    /// VAE-NMF with its activation network fine-tuned through the dictionaries and the gain.
-    VaeNmfE2e,
-}
-
-impl Choice for TableMethod {
+/// The methods of the tables and of `speech train`: the core's [`EnhancerMethod`], each
+/// trained here and saved as its enhancer file.
+impl Choice for EnhancerMethod {
     const CHOICES: &'static [(&'static str, &'static str, Self)] = &[
-        ("nmf", "supervised NMF", TableMethod::Nmf),
+        ("nmf", "supervised NMF", EnhancerMethod::Nmf),
         (
             "dnmf",
             "discriminative NMF (Weninger et al. 2014)",
-            TableMethod::Dnmf,
+            EnhancerMethod::Dnmf,
         ),
-        ("dnn", "mask DNN (Huang et al. 2014)", TableMethod::Dnn),
+        ("dnn", "mask DNN (Huang et al. 2014)", EnhancerMethod::Dnn),
         (
             "vae-nmf",
             "VAE-NMF dictionaries + activation network (the paper)",
-            TableMethod::VaeNmf,
+            EnhancerMethod::VaeNmf,
         ),
         (
             "nmf-dict-net",
             "ablation: NMF dictionaries + activation network",
-            TableMethod::NmfDictNet,
+            EnhancerMethod::NmfDictNet,
         ),
         (
             "vae-nmf-dict-mu",
             "ablation: VAE-NMF dictionaries + multiplicative updates",
-            TableMethod::VaeDictMu,
+            EnhancerMethod::VaeDictMu,
         ),
         (
             "vae-nmf-e2e",
             "VAE-NMF, activation network fine-tuned through the dictionaries and the gain",
-            TableMethod::VaeNmfE2e,
+            EnhancerMethod::VaeNmfE2e,
         ),
     ];
 }
 
-impl TableMethod {
-    /// The method as an enhancer file names it.
-    pub fn enhancer_method(self) -> EnhancerMethod {
-        match self {
-            TableMethod::Nmf => EnhancerMethod::Nmf,
-            TableMethod::Dnmf => EnhancerMethod::Dnmf,
-            TableMethod::Dnn => EnhancerMethod::Dnn,
-            TableMethod::VaeNmf => EnhancerMethod::VaeNmf,
-            TableMethod::NmfDictNet => EnhancerMethod::NmfDictNet,
-            TableMethod::VaeDictMu => EnhancerMethod::VaeDictMu,
-            TableMethod::VaeNmfE2e => EnhancerMethod::VaeNmfE2e,
-        }
-    }
-
-    pub(super) fn needs_vae(self) -> bool {
-        matches!(
-            self,
-            TableMethod::VaeNmf | TableMethod::VaeDictMu | TableMethod::VaeNmfE2e
-        )
-    }
+/// Whether `method` needs the VAE-NMF dictionaries.
+pub(super) fn needs_vae(method: EnhancerMethod) -> bool {
+    matches!(
+        method,
+        EnhancerMethod::VaeNmf | EnhancerMethod::VaeDictMu | EnhancerMethod::VaeNmfE2e
+    )
 }
 
 /// Everything the tables are trained and evaluated with.
 pub struct TableConfig {
     /// Methods to run.
-    pub methods: Vec<TableMethod>,
+    pub methods: Vec<EnhancerMethod>,
     /// SNRs of the training and the test mixtures, dB.
     pub snrs: Vec<f64>,
     /// Front end of every method.

@@ -2,15 +2,15 @@
 //! pooled when there are several — with each requested method kept as its enhancer file.
 
 use anyhow::Result;
-use vaenmf_core::speech::EnhancerBlob;
+use vaenmf_core::speech::{EnhancerBlob, EnhancerMethod};
 
-use super::config::{Event, Sources, TableConfig, TableMethod};
+use super::config::{Event, Sources, TableConfig};
 use super::train::{check_training_sources, enhancer, speech_models, train_condition, Condition};
 
 /// One trained method.
 pub struct TrainedEnhancer {
     /// The method.
-    pub method: TableMethod,
+    pub method: EnhancerMethod,
     /// Its file.
     pub blob: EnhancerBlob,
 }

@@ -5,9 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use vaenmf_core::speech::EnhancerBlob;
+use vaenmf_core::speech::{EnhancerBlob, EnhancerMethod};
 
-use super::config::TableMethod;
 use crate::speech::metrics::bss_eval::Assignment;
 use crate::speech::metrics::SpeechMetrics;
 
@@ -40,7 +39,7 @@ pub struct ConditionResult {
     pub mixtures: Vec<Scored>,
     /// The enhancer each method trained (what `--save-models` writes).
     #[serde(skip)]
-    pub enhancers: Vec<(TableMethod, EnhancerBlob)>,
+    pub enhancers: Vec<(EnhancerMethod, EnhancerBlob)>,
 }
 
 /// Time spent by one method.

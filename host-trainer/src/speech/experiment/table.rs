@@ -6,7 +6,7 @@
 //! - **Table 2**: one noise model on the pooled training noises, evaluated on the same test
 //!   mixtures.
 //!
-//! Methods ([`super::config::TableMethod`]): supervised NMF, DNMF
+//! Methods ([`vaenmf_core::speech::EnhancerMethod`]): supervised NMF, DNMF
 //! ([`crate::speech::methods::dnmf`]), the mask DNN ([`crate::speech::methods::dnn`]),
 //! VAE-NMF dictionaries with the activation network ([`crate::speech::methods::vae_dictionary`],
 //! [`crate::speech::methods::activation_net`]), and the two ablations (NMF dictionaries + the
@@ -21,15 +21,15 @@ use std::time::Instant;
 use anyhow::{bail, Result};
 use rayon::prelude::*;
 
-use super::config::{Event, Sources, TableConfig, TableMethod};
+use super::config::{Event, Sources, TableConfig};
 use super::results::{ConditionResult, MethodSeconds, Scored, TableRun};
 use super::train::{check_training_sources, enhancer, speech_models, train_condition, Condition};
-use crate::choice::Choice;
 use crate::speech::front_end::mix::{mix, Mixture, Named};
 use crate::speech::front_end::stft::Stft;
 use crate::speech::methods::enhancer::Enhancer;
 use crate::speech::methods::separate::{apply_gain, magnitude_matrix, oracle};
 use crate::speech::metrics::speech_metrics;
+use vaenmf_core::speech::EnhancerMethod;
 
 /// The test mixtures of each noise: every test utterance at every SNR, noise segments drawn
 /// by `seed` from the noise's test recording.
@@ -58,7 +58,7 @@ pub fn test_mixtures(sources: &Sources, cfg: &TableConfig) -> Result<Vec<Vec<Mix
 fn evaluate(
     mixtures: &[(&str, &Mixture)],
     utterances: &[Named],
-    enhancers: &[(TableMethod, Enhancer)],
+    enhancers: &[(EnhancerMethod, Enhancer)],
     cfg: &TableConfig,
     stft: &Stft,
     seconds: &mut BTreeMap<String, MethodSeconds>,

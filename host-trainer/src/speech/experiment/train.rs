@@ -9,9 +9,8 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use nalgebra::DMatrix;
 
-use super::config::{Event, NoiseSource, Sources, TableConfig, TableMethod};
+use super::config::{needs_vae, Event, NoiseSource, Sources, TableConfig};
 use super::results::MethodSeconds;
-use crate::choice::Choice;
 use crate::data::EmgMatrix;
 use crate::nmf::{self, NmfParams};
 use crate::speech::front_end::mix::{check_lengths, Named};
@@ -25,7 +24,7 @@ use crate::speech::methods::training_set::{
     magnitude_matrix as magnitudes_of, magnitudes, snr_coverage, training_mixtures, Magnitudes,
 };
 use crate::speech::methods::vae_dictionary::{self, VaeDictionary};
-use vaenmf_core::speech::{ActivationFit, EnhancerBlob};
+use vaenmf_core::speech::{ActivationFit, EnhancerBlob, EnhancerMethod};
 
 /// Models shared by every condition.
 pub(super) struct SpeechModels {
@@ -127,7 +126,7 @@ pub(super) fn speech_models(
     let nmf = timed(&mut seconds.0, || {
         nmf_dictionary(&mag, &cfg.dictionary, "speech", on)
     })?;
-    let vae = if cfg.methods.iter().any(|m| m.needs_vae()) {
+    let vae = if cfg.methods.iter().any(|m| needs_vae(*m)) {
         Some(timed(&mut seconds.1, || {
             vae_dictionary_of(&mag, cfg, "speech", on)
         })?)
@@ -183,7 +182,7 @@ pub(super) fn train_condition(
         .with_context(|| format!("{name}: training mixtures"))?;
     let coverage = snr_coverage(&set, named.len(), &cfg.snrs);
     let set = magnitudes(&set, stft, exponent);
-    let has = |m: TableMethod| cfg.methods.contains(&m);
+    let has = |m: EnhancerMethod| cfg.methods.contains(&m);
     let mut report = serde_json::Map::new();
     // Training mixtures per noise and SNR: a pooled model must see each noise at every SNR.
     let coverage: serde_json::Map<String, serde_json::Value> = named
@@ -205,7 +204,7 @@ pub(super) fn train_condition(
     // Analysis activations of the training mixtures: shared by DNMF's training.
     let mut wbar = None;
     let mut dnmf_seconds = nmf_seconds;
-    if has(TableMethod::Dnmf) {
+    if has(EnhancerMethod::Dnmf) {
         on(Event::Stage {
             name: &format!("{name}: DNMF"),
             total: cfg.dnmf.iterations,
@@ -231,7 +230,7 @@ pub(super) fn train_condition(
         wbar = Some(trained.wbar);
     }
     let mut dnn_seconds = 0.0;
-    let dnn = if has(TableMethod::Dnn) {
+    let dnn = if has(EnhancerMethod::Dnn) {
         on(Event::Stage {
             name: &format!("{name}: mask DNN"),
             total: cfg.net.epochs,
@@ -255,7 +254,7 @@ pub(super) fn train_condition(
             report.insert("noise_vae".into(), serde_json::to_value(&noise_vae.report)?);
             let sep = Separator::from_matrices(&cfg.front_end, &speech_vae.w, &noise_vae.w, &cfg.separation)?;
             // vae-nmf-e2e starts from the regression-trained network.
-            let net = if has(TableMethod::VaeNmf) || has(TableMethod::VaeNmfE2e) {
+            let net = if has(EnhancerMethod::VaeNmf) || has(EnhancerMethod::VaeNmfE2e) {
                 let net = activation_network(
                     &format!("{name}: activation network (VAE-NMF)"),
                     &set,
@@ -274,7 +273,7 @@ pub(super) fn train_condition(
             } else {
                 None
             };
-            let e2e = match (&net, has(TableMethod::VaeNmfE2e)) {
+            let e2e = match (&net, has(EnhancerMethod::VaeNmfE2e)) {
                 (Some(net), true) => {
                     on(Event::Stage {
                         name: &format!("{name}: activation network fine-tuned end to end (VAE-NMF)"),
@@ -298,12 +297,12 @@ pub(super) fn train_condition(
                 }
                 _ => None,
             };
-            (Some(sep), net.filter(|_| has(TableMethod::VaeNmf)), e2e)
+            (Some(sep), net.filter(|_| has(EnhancerMethod::VaeNmf)), e2e)
         }
         None => (None, None, None),
     };
     let mut nmf_net_seconds = 0.0;
-    let nmf_net = if has(TableMethod::NmfDictNet) {
+    let nmf_net = if has(EnhancerMethod::NmfDictNet) {
         let net = activation_network(
             &format!("{name}: activation network (NMF)"),
             &set,
@@ -324,14 +323,14 @@ pub(super) fn train_condition(
     };
     // Noise dictionaries count towards every method that uses them.
     for (m, s) in [
-        (TableMethod::Nmf, nmf_seconds),
-        (TableMethod::Dnmf, dnmf_seconds),
-        (TableMethod::Dnn, dnn_seconds),
-        (TableMethod::VaeNmf, vae_seconds + vae_net_seconds),
-        (TableMethod::NmfDictNet, nmf_seconds + nmf_net_seconds),
-        (TableMethod::VaeDictMu, vae_seconds),
+        (EnhancerMethod::Nmf, nmf_seconds),
+        (EnhancerMethod::Dnmf, dnmf_seconds),
+        (EnhancerMethod::Dnn, dnn_seconds),
+        (EnhancerMethod::VaeNmf, vae_seconds + vae_net_seconds),
+        (EnhancerMethod::NmfDictNet, nmf_seconds + nmf_net_seconds),
+        (EnhancerMethod::VaeDictMu, vae_seconds),
         (
-            TableMethod::VaeNmfE2e,
+            EnhancerMethod::VaeNmfE2e,
             vae_seconds + vae_net_seconds + e2e_seconds,
         ),
     ] {
@@ -387,7 +386,7 @@ fn stack(top: &DMatrix<f32>, bottom: &DMatrix<f32>) -> DMatrix<f32> {
 }
 
 /// The enhancer file of one trained `method` of a condition.
-pub(super) fn enhancer(method: TableMethod, models: &Models) -> Result<EnhancerBlob> {
+pub(super) fn enhancer(method: EnhancerMethod, models: &Models) -> Result<EnhancerBlob> {
     let missing = || anyhow::anyhow!("internal: {method:?} was not trained");
     let dictionaries = |sep: &Separator| -> Result<(u32, u32, Vec<f32>)> {
         let rs = sep.speech_rank();
@@ -409,14 +408,14 @@ pub(super) fn enhancer(method: TableMethod, models: &Models) -> Result<EnhancerB
     let activation_network = |net: &ActivationNet| net.features.to_network(&net.mlp, net.scale.clone());
     let sep = &models.separator;
     let (sep, reconstruction, fit, network) = match method {
-        TableMethod::Nmf => (sep, Vec::new(), fit(sep), None),
-        TableMethod::Dnmf => (
+        EnhancerMethod::Nmf => (sep, Vec::new(), fit(sep), None),
+        EnhancerMethod::Dnmf => (
             sep,
             models.wbar.as_ref().ok_or_else(missing)?.as_slice().to_vec(),
             fit(sep),
             None,
         ),
-        TableMethod::Dnn => {
+        EnhancerMethod::Dnn => {
             let net = models.dnn.as_ref().ok_or_else(missing)?;
             (
                 sep,
@@ -425,36 +424,36 @@ pub(super) fn enhancer(method: TableMethod, models: &Models) -> Result<EnhancerB
                 Some(net.features.to_network(&net.mlp, Vec::new())?),
             )
         }
-        TableMethod::VaeNmf => (
+        EnhancerMethod::VaeNmf => (
             models.vae_separator.as_ref().ok_or_else(missing)?,
             Vec::new(),
             None,
             Some(activation_network(models.vae_net.as_ref().ok_or_else(missing)?)?),
         ),
-        TableMethod::VaeNmfE2e => (
+        EnhancerMethod::VaeNmfE2e => (
             models.vae_separator.as_ref().ok_or_else(missing)?,
             Vec::new(),
             None,
             Some(activation_network(models.vae_e2e.as_ref().ok_or_else(missing)?)?),
         ),
-        TableMethod::NmfDictNet => (
+        EnhancerMethod::NmfDictNet => (
             sep,
             Vec::new(),
             None,
             Some(activation_network(models.nmf_net.as_ref().ok_or_else(missing)?)?),
         ),
-        TableMethod::VaeDictMu => {
+        EnhancerMethod::VaeDictMu => {
             let vs = models.vae_separator.as_ref().ok_or_else(missing)?;
             (vs, Vec::new(), fit(vs), None)
         }
     };
-    let (speech_rank, noise_rank, analysis) = if method == TableMethod::Dnn {
+    let (speech_rank, noise_rank, analysis) = if method == EnhancerMethod::Dnn {
         (0, 0, Vec::new())
     } else {
         dictionaries(sep)?
     };
     let blob = EnhancerBlob {
-        method: method.enhancer_method(),
+        method,
         front_end: *sep.front_end(),
         gain_exponent: sep.config().gain_exponent,
         speech_rank,
