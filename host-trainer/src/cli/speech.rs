@@ -659,11 +659,11 @@ fn table_command(args: &TableArgs) -> Result<()> {
             continue;
         }
         let table = report::table_of(results);
-        let line: Vec<String> = report::METHOD_ORDER
-            .iter()
+        let line: Vec<String> = report::method_order()
+            .into_iter()
             .filter_map(|m| {
                 table
-                    .get(*m)
+                    .get(m)
                     .and_then(|rows| rows.get("average"))
                     .map(|v| format!("{m} {:.2}", v.sdr))
             })

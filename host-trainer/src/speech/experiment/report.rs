@@ -5,7 +5,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use vaenmf_core::speech::EnhancerMethod;
+
 use super::results::{ConditionResult, Scored, TableRun};
+use crate::choice::Choice;
 use crate::speech::metrics::{mean, SpeechMetrics};
 
 /// The measures a table reports for one method at one SNR (means over mixtures).
@@ -30,23 +33,32 @@ pub struct Scores {
 /// Method → SNR key (as given, e.g. `-5`) or `average` → scores.
 pub type Table = BTreeMap<String, BTreeMap<String, Scores>>;
 
-/// The order methods are shown in: input, the paper's four, the ablations, the oracle.
-pub const METHOD_ORDER: [&str; 8] = [
-    "input",
-    "nmf",
-    "dnmf",
-    "dnn",
-    "vae-nmf",
-    "nmf-dict-net",
-    "vae-nmf-dict-mu",
-    "oracle",
-];
+/// The order methods are shown in: input, every method in [`EnhancerMethod`]'s order (the
+/// paper's four, the ablations, what goes beyond the paper), the oracle.
+pub fn method_order() -> Vec<&'static str> {
+    std::iter::once("input")
+        .chain(EnhancerMethod::CHOICES.iter().map(|c| c.0))
+        .chain(std::iter::once("oracle"))
+        .collect()
+}
 
-/// How [`markdown`] groups the methods: the paper's four, then the rest.
+/// How [`markdown`] groups the methods: the paper's four, the ablations between the input and
+/// the oracle; every other method after them.
 const MARKDOWN_GROUPS: [&[&str]; 2] = [
     &["nmf", "dnmf", "dnn", "vae-nmf"],
     &["input", "nmf-dict-net", "vae-nmf-dict-mu", "oracle"],
 ];
+
+/// [`MARKDOWN_GROUPS`] and a last group of the methods they leave out, in [`method_order`].
+fn markdown_groups() -> Vec<Vec<&'static str>> {
+    let mut groups: Vec<Vec<&str>> = MARKDOWN_GROUPS.iter().map(|g| g.to_vec()).collect();
+    let rest = method_order()
+        .into_iter()
+        .filter(|m| !MARKDOWN_GROUPS.iter().any(|g| g.contains(m)))
+        .collect();
+    groups.push(rest);
+    groups
+}
 
 /// SNRs the paper's "Aver" covers.
 const AVERAGE_RANGE: std::ops::RangeInclusive<f64> = -5.0..=10.0;
@@ -174,9 +186,8 @@ fn paper_json() -> serde_json::Value {
 }
 
 fn ordered_methods(table: &Table) -> Vec<&str> {
-    METHOD_ORDER
-        .iter()
-        .copied()
+    method_order()
+        .into_iter()
         .filter(|m| table.contains_key(*m))
         .collect()
 }
@@ -204,8 +215,8 @@ fn label(key: &str) -> &str {
 fn method_tables(table: &Table) -> String {
     let mut s = String::new();
     let keys = snr_keys(table);
-    for group in MARKDOWN_GROUPS {
-        let group: Vec<&str> = group.iter().copied().filter(|m| table.contains_key(*m)).collect();
+    for group in markdown_groups() {
+        let group: Vec<&str> = group.into_iter().filter(|m| table.contains_key(*m)).collect();
         if group.is_empty() {
             continue;
         }
@@ -269,7 +280,7 @@ fn timing_table(results: &[ConditionResult]) -> String {
         "| condition | method | training (s) | enhancing the test set (s) |\n|---|---|---|---|\n",
     );
     for r in results {
-        for m in METHOD_ORDER {
+        for m in method_order() {
             if let Some(t) = r.seconds.get(m) {
                 s += &format!("| {} | {m} | {:.1} | {:.1} |\n", r.condition, t.train, t.enhance);
             }
