@@ -4,7 +4,10 @@
 //! - PESQ (the ITU C code through PyPI `pesq`) and STOI (`pystoi`) on the same pair;
 //! - a rank-40 dictionary, 200 multiplicative updates on 10 000 frames × 257 bins:
 //!   scikit-learn `NMF(solver='mu')`;
-//! - supervised enhancement (rank 40 + 40, 50 updates) on one core: the real-time factor.
+//! - supervised enhancement (rank 40 + 40, 50 updates) on one core: the real-time factor;
+//! - offline against streamed, the same file, one core: supervised NMF (50 updates per
+//!   utterance against 50 warm-started per frame) and a paper-size VAE-NMF enhancer (random
+//!   weights: the cost does not depend on their values).
 //!
 //! The Python side is `scripts/speech_bench.py`, run with `$VAENMF_PYTHON` (else `python3`);
 //! without it (or without a package) the line says so and only our figure is printed.
@@ -14,12 +17,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+use vaenmf_core::speech::{EnhancerBlob, EnhancerMethod, RandomEnhancerSizes};
 use vaenmf_trainer::nmf::{fit, NmfConfig, NmfInit, NmfLoss};
 use vaenmf_trainer::speech::front_end::audio::{read_wav, wav_bytes, WavFormat};
 use vaenmf_trainer::speech::front_end::mix::noise_gain;
 use vaenmf_trainer::speech::front_end::stft::{Stft, StftConfig};
 use vaenmf_trainer::speech::methods::dictionary::{learn, magnitude_frames};
+use vaenmf_trainer::speech::methods::enhancer::Enhancer;
 use vaenmf_trainer::speech::methods::separate::{oracle, SeparationConfig, Separator};
+use vaenmf_trainer::speech::methods::streaming::{enhance_streamed, DEFAULT_UPDATES_PER_FRAME};
 use vaenmf_trainer::speech::metrics::bss_eval::{speech_ratios, Assignment};
 use vaenmf_trainer::speech::metrics::pesq::pesq;
 use vaenmf_trainer::speech::metrics::stoi::stoi;
@@ -203,4 +209,39 @@ fn main() {
         "enhancement, rank 40 + 40, 50 updates, one core: {audio:.1} s of audio in {t_enh:.3} s = {:.0}× real time (goal 200×)",
         audio / t_enh
     );
+
+    // Offline against streamed on the same file, one core.
+    let nmf = Enhancer::from_separator(&sep).expect("nmf enhancer");
+    let vae = EnhancerBlob::random(
+        EnhancerMethod::VaeNmf,
+        nmf.blob().front_end,
+        RandomEnhancerSizes {
+            ranks: (40, 40),
+            hidden: &[500, 500, 500],
+            context: (1, 1),
+        },
+        11,
+    );
+    let vae_nmf = Enhancer::new(vae).expect("vae-nmf enhancer");
+    for (name, enhancer, streamed) in [
+        (
+            "nmf 40 + 40 (offline: 50 updates per utterance)",
+            &nmf,
+            "streamed: 50 per frame",
+        ),
+        ("vae-nmf, 771 → 500 × 3 → 80", &vae_nmf, "streamed"),
+    ] {
+        let (t_offline, _) = best(5, || pool.install(|| enhancer.enhance(&noisy).expect("offline")));
+        let (t_stream, _) = best(5, || {
+            pool.install(|| {
+                enhance_streamed(enhancer.blob(), DEFAULT_UPDATES_PER_FRAME, &noisy).expect("stream")
+            })
+        });
+        println!(
+            "{name}, {audio:.1} s of audio, one core: offline {t_offline:.3} s ({:.0}× real time), {streamed} {t_stream:.3} s ({:.0}× real time); streamed / offline = {:.2}",
+            audio / t_offline,
+            audio / t_stream,
+            t_stream / t_offline
+        );
+    }
 }
