@@ -401,16 +401,16 @@ pub fn fine_tune(
     let split = frames - validation;
     let valid_rows: Vec<usize> = (split..frames).collect();
     let eval_device = backend.device(false);
-    let validation_loss = |mlp: &Mlp| -> Result<f64> {
+    let validation_loss = |mlp: &Mlp| -> f64 {
         let mut sum = 0.0;
         for rows in valid_rows.chunks(cfg.batch_size) {
             let x = rows_tensor(inputs, width, rows, &eval_device);
             let l = loss(mlp.forward(x), rows, &eval_device).into_scalar::<f32>();
             sum += f64::from(l) * rows.len() as f64;
         }
-        Ok(sum / validation as f64)
+        sum / validation as f64
     };
-    let initial = validation_loss(start)?;
+    let initial = validation_loss(start);
     let mut report = FineTuneReport {
         frames: split,
         validation_frames: validation,
@@ -431,7 +431,7 @@ pub fn fine_tune(
     let device = backend.device(true);
     run.run(start.clone().train(), &device, &loss, |epoch, mean, mlp| {
         let valid = mlp.valid();
-        let v = validation_loss(&valid)?;
+        let v = validation_loss(&valid);
         report.losses.push(mean);
         report.validation_losses.push(v);
         if v < best.0 {
