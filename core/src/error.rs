@@ -102,6 +102,8 @@ pub enum Field {
     OutputScale,
     /// A caller-provided buffer (too short).
     Buffer,
+    /// Smallest gain of a speech enhancer.
+    GainFloor,
 }
 
 impl Field {
@@ -156,6 +158,7 @@ impl Field {
             Field::FeatureStd => "network.std",
             Field::OutputScale => "network.output_scale",
             Field::Buffer => "buffer",
+            Field::GainFloor => "gain_floor",
         }
     }
 }
@@ -333,7 +336,7 @@ impl fmt::Display for ModelError {
                 write!(f, "{field} is missing, but this enhancer's method needs it")
             }
             ModelError::BlobKind { enhancer: true } => f.write_str(
-                "the blob is a speech enhancer (format version 5), not a synergy or dictionary model",
+                "the blob is a speech enhancer (format version 5 or later), not a synergy or dictionary model",
             ),
             ModelError::BlobKind { enhancer: false } => f.write_str(
                 "the blob is a synergy or dictionary model (format version 1 to 4), not a speech enhancer",

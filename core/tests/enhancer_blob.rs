@@ -1,7 +1,7 @@
-//! The speech enhancer file (blob format 5): exact round trips for every method, every
-//! truncation and single bit flip rejected, the two blob kinds refusing each other, each
-//! invalid part named on encode and on decode, and the network's gain against an f64
-//! reference computed here.
+//! The speech enhancer file (blob format 6): exact round trips for every method, format 5
+//! still read (no gain floor), every truncation and single bit flip rejected, the two blob
+//! kinds refusing each other, each invalid part named on encode and on decode, and the
+//! network's gain against an f64 reference computed here.
 
 use vaenmf_core::blob::{peek_header, ENHANCER_FORMAT_VERSION, PREAMBLE_LEN};
 use vaenmf_core::front_end::Window;
@@ -50,7 +50,8 @@ fn reseal(bytes: &mut [u8]) {
 #[test]
 fn every_method_round_trips_exactly() {
     for (i, method) in METHODS.into_iter().enumerate() {
-        let blob = random(method, i as u64);
+        let mut blob = random(method, i as u64);
+        blob.gain_floor = 0.05 * i as f32;
         let bytes = blob.to_bytes().unwrap();
         assert_eq!(u16::from_le_bytes([bytes[4], bytes[5]]), ENHANCER_FORMAT_VERSION);
         assert_eq!(
@@ -62,6 +63,37 @@ fn every_method_round_trips_exactly() {
         assert_eq!(method.has_network(), blob.network.is_some());
         assert_eq!(method.has_fit(), blob.fit.is_some());
     }
+}
+
+/// A format-5 file (the struct without the floor after it) reads as the same enhancer with
+/// no floor; the same payload declared as format 6 lacks its floor.
+#[test]
+fn format_5_is_read_with_no_gain_floor() {
+    let mut blob = random(EnhancerMethod::VaeNmf, 4);
+    blob.gain_floor = 0.25;
+    let v6 = blob.to_bytes().unwrap();
+    let mut v5 = v6[..PREAMBLE_LEN].to_vec();
+    v5[4..6].copy_from_slice(&5u16.to_le_bytes());
+    v5 = postcard::to_extend(&blob, v5).unwrap();
+    v5.extend_from_slice(&[0; 4]);
+    reseal(&mut v5);
+    assert_eq!(v5.len(), v6.len() - 4, "the floor is the f32 after the struct");
+    let read = EnhancerBlob::from_bytes(&v5).unwrap();
+    assert_eq!(read.gain_floor, 0.0);
+    assert_eq!(
+        EnhancerBlob {
+            gain_floor: 0.25,
+            ..read
+        },
+        blob
+    );
+    let mut short_v6 = v5.clone();
+    short_v6[4..6].copy_from_slice(&ENHANCER_FORMAT_VERSION.to_le_bytes());
+    reseal(&mut short_v6);
+    assert_eq!(
+        EnhancerBlob::from_bytes(&short_v6).unwrap_err(),
+        ModelError::Malformed
+    );
 }
 
 #[test]
@@ -111,7 +143,7 @@ fn models_and_enhancers_refuse_each_other() {
 #[test]
 fn invalid_parts_are_named_on_encode_and_on_decode() {
     type Edit = fn(&mut EnhancerBlob);
-    let cases: [(EnhancerMethod, Edit, ModelError); 10] = [
+    let cases: [(EnhancerMethod, Edit, ModelError); 12] = [
         (
             EnhancerMethod::Nmf,
             |b| b.analysis[11] = -1.0,
@@ -202,6 +234,22 @@ fn invalid_parts_are_named_on_encode_and_on_decode() {
                 index: 0,
             },
         ),
+        (
+            EnhancerMethod::Dnn,
+            |b| b.gain_floor = 1.5,
+            ModelError::OutOfRange {
+                field: Field::GainFloor,
+                index: 0,
+            },
+        ),
+        (
+            EnhancerMethod::VaeNmf,
+            |b| b.gain_floor = f32::NAN,
+            ModelError::OutOfRange {
+                field: Field::GainFloor,
+                index: 0,
+            },
+        ),
     ];
     for (method, edit, expected) in cases {
         let mut blob = random(method, 9);
@@ -211,6 +259,7 @@ fn invalid_parts_are_named_on_encode_and_on_decode() {
         // The same blob written without validation: the decoder finds the same error.
         let mut bytes = good[..PREAMBLE_LEN].to_vec();
         bytes = postcard::to_extend(&blob, bytes).unwrap();
+        bytes = postcard::to_extend(&blob.gain_floor, bytes).unwrap();
         bytes.extend_from_slice(&[0; 4]);
         reseal(&mut bytes);
         assert_eq!(EnhancerBlob::from_bytes(&bytes).unwrap_err(), expected);

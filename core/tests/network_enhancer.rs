@@ -48,6 +48,7 @@ fn stream(blob: &EnhancerBlob, hops: &[[f32; HOP]]) -> Vec<([f32; HOP], [f32; BI
     let net = blob.network_gain(&layers).unwrap();
     let mut buffers = OwnedNetworkBuffers::for_network(&net);
     let mut enhancer = NetworkEnhancer::<HOP>::new_checked(&front_end(), net, buffers.borrow()).unwrap();
+    enhancer.set_gain_floor(blob.floor().unwrap());
     hops.iter()
         .map(|hop| {
             let mut out = [0.0; HOP];
@@ -107,6 +108,26 @@ fn each_hop_gain_is_the_offline_frame_gain() {
             assert!(gain.iter().all(|g| (0.0..=1.0).contains(g)));
         }
     }
+}
+
+/// With a floor every gain is the unfloored gain raised to the floor, bit for bit; the
+/// output changes only where a gain was below it.
+#[test]
+fn a_gain_floor_raises_every_lower_gain_to_it() {
+    let mut blob = blob(EnhancerMethod::VaeNmf, (1, 1));
+    let hops = signal(3, 30);
+    let free = stream(&blob, &hops);
+    blob.gain_floor = 0.3;
+    let floored = stream(&blob, &hops);
+    let mut raised = 0;
+    for (t, ((_, g0), (_, g1))) in free.iter().zip(&floored).enumerate().skip(1) {
+        for (a, b) in g0.iter().zip(g1) {
+            assert_eq!(b.to_bits(), a.max(0.3).to_bits(), "hop {t}");
+            raised += usize::from(*a < 0.3);
+        }
+    }
+    assert!(raised > 0, "the test signal must have gains below the floor");
+    assert_ne!(free.last().unwrap().0, floored.last().unwrap().0);
 }
 
 #[test]

@@ -5,8 +5,8 @@
 use vaenmf_core::front_end::Window;
 use vaenmf_core::gamma::Prng;
 use vaenmf_core::speech::{
-    ActivationLoss, NmfEnhancer, NmfGainSettings, RealFft, Spectrum, StreamingStft, BINS, FFT_SIZE,
-    MAX_ABS_SAMPLE,
+    ActivationLoss, GainFloor, NmfEnhancer, NmfGainSettings, RealFft, Spectrum, StreamingStft, BINS,
+    FFT_SIZE, MAX_ABS_SAMPLE,
 };
 use vaenmf_core::{Field, FrontEnd, InputError, ModelError};
 
@@ -209,6 +209,43 @@ fn nmf_enhancer_keeps_the_speech_band_and_removes_the_noise_band() {
     .unwrap();
     let y = run(&mut enhancer, &noisy);
     assert!(sdr(&speech[skip..len - delay], &y[skip + delay..]) < 0.0);
+}
+
+/// A floor of −20 dB lets a tenth of the noise band through: the output is the speech plus
+/// 0.1 × the noise, which plain removal is not.
+#[test]
+fn a_gain_floor_lets_that_much_noise_through() {
+    let len = 200 * HOP;
+    let (speech, noisy) = tones_in_tones(len);
+    let noise: Vec<f32> = noisy.iter().zip(&speech).map(|(x, s)| x - s).collect();
+    let w = band_dictionary();
+    let delay = NmfEnhancer::<HOP, 4>::delay();
+    let skip = 8 * HOP;
+    let floor = GainFloor::new_checked(0.1).unwrap();
+    let mut enhancer =
+        NmfEnhancer::<HOP, 4>::new_checked(&front_end(), &w, 2, settings(ActivationLoss::Frobenius, 20))
+            .unwrap();
+    enhancer.set_gain_floor(floor);
+    let y = run(&mut enhancer, &noisy);
+    assert!(enhancer.bin_gain().iter().all(|&g| (0.1..=1.0).contains(&g)));
+    let leak: Vec<f32> = speech.iter().zip(&noise).map(|(s, n)| s + 0.1 * n).collect();
+    let window = skip..len - delay;
+    let out = &y[skip + delay..];
+    assert!(
+        sdr(&leak[window.clone()], out) > 20.0,
+        "{}",
+        sdr(&leak[window.clone()], out)
+    );
+    assert!(sdr(&speech[window], out) < 25.0);
+    for bad in [-0.1, 1.5, f32::NAN] {
+        assert_eq!(
+            GainFloor::new_checked(bad).unwrap_err(),
+            ModelError::OutOfRange {
+                field: Field::GainFloor,
+                index: 0
+            }
+        );
+    }
 }
 
 /// Room for more atoms than the dictionary has changes nothing: the same bits.

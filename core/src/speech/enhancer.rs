@@ -2,6 +2,7 @@
 //! hop out.
 
 use super::fft::{Spectrum, BINS, FFT_SIZE};
+use super::gain_floor::GainFloor;
 use super::nmf_gain::{NmfGain, NmfGainSettings};
 use super::stream::StreamingStft;
 use crate::error::{Field, InputError, ModelError};
@@ -14,6 +15,7 @@ pub struct NmfEnhancer<'w, const HOP: usize, const N: usize> {
     gain: NmfGain<'w, N>,
     spectrum: Spectrum,
     bin_gain: [f32; BINS],
+    gain_floor: GainFloor,
 }
 
 impl<'w, const HOP: usize, const N: usize> NmfEnhancer<'w, HOP, N> {
@@ -38,6 +40,7 @@ impl<'w, const HOP: usize, const N: usize> NmfEnhancer<'w, HOP, N> {
             gain: NmfGain::new_checked(w, speech_rank, front_end.magnitude_exponent, settings)?,
             spectrum: Spectrum::default(),
             bin_gain: [0.0; BINS],
+            gain_floor: GainFloor::NONE,
         })
     }
 
@@ -46,11 +49,17 @@ impl<'w, const HOP: usize, const N: usize> NmfEnhancer<'w, HOP, N> {
         self.gain.set_reconstruction(wbar)
     }
 
+    /// Applies `floor` to every gain from the next hop on (none until set).
+    pub fn set_gain_floor(&mut self, floor: GainFloor) {
+        self.gain_floor = floor;
+    }
+
     /// Enhances one hop: `output` is the speech estimate of the input `FFT_SIZE − HOP`
     /// samples before this hop's first. An input error leaves every state untouched.
     pub fn process(&mut self, input: &[f32; HOP], output: &mut [f32; HOP]) -> Result<(), InputError> {
         self.stft.analyse(input, &mut self.spectrum)?;
         self.gain.gain(&self.spectrum, &mut self.bin_gain);
+        self.gain_floor.apply(&mut self.bin_gain);
         for ((re, im), &g) in self
             .spectrum
             .re

@@ -1,12 +1,13 @@
-//! The speech enhancer file (feature `alloc`): blob format version 5
+//! The speech enhancer file (feature `alloc`): blob format version 6
 //! ([`ENHANCER_FORMAT_VERSION`]) — the model blob's preamble and CRC-32 around one postcard
-//! [`EnhancerBlob`].
+//! [`EnhancerBlob`] followed by the gain floor (`f32`). Version 5 — the same without the
+//! floor — is still read, with no floor.
 //!
 //! It holds everything an enhancer needs and nothing of how it was trained: the method, the
 //! front end, the dictionaries (column-major `[Wˢ Wⁿ]`, magnitude units; DNMF's reconstruction
 //! bases beside its analysis bases), the activation fit's settings for the
 //! multiplicative-update methods, the network (feature transform, context before and after,
-//! layers, output scales) for the learned ones, and the gain exponent.
+//! layers, output scales) for the learned ones, the gain exponent and the gain floor.
 //!
 //! Decoding checks the envelope as every blob (length, checksum, kind), then the payload's
 //! structure, then every size and value ([`EnhancerBlob::validate`], also run before
@@ -16,6 +17,7 @@
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
+use super::gain_floor::GainFloor;
 use super::network::{FeatureView, LayerView, NetworkGain, OutputView};
 use super::nmf_gain::ActivationLoss;
 use crate::blob::{open_envelope, seal, ENHANCER_FORMAT_VERSION, FORMAT_VERSION, PREAMBLE_LEN};
@@ -160,6 +162,10 @@ pub struct EnhancerBlob {
     pub fit: Option<ActivationFit>,
     /// The network (network methods only).
     pub network: Option<Network>,
+    /// Smallest gain, linear in [0, 1] ([`GainFloor`]); written after the postcard struct
+    /// (format 6), 0 when read from format 5.
+    #[serde(skip)]
+    pub gain_floor: f32,
 }
 
 fn out_of_range(field: Field, index: usize) -> ModelError {
@@ -317,6 +323,7 @@ impl EnhancerBlob {
         {
             return Err(out_of_range(Field::GainExponent, 0));
         }
+        GainFloor::new_checked(self.gain_floor)?;
         let atoms = if m.has_dictionaries() {
             1..=MAX_ATOMS
         } else {
@@ -359,27 +366,38 @@ impl EnhancerBlob {
         Ok(())
     }
 
-    /// Validates and encodes (format version 5).
+    /// Validates and encodes (format version 6).
     pub fn to_bytes(&self) -> Result<Vec<u8>, ModelError> {
         self.validate()?;
         let out =
             postcard::to_extend(self, alloc::vec![0u8; PREAMBLE_LEN]).map_err(|_| ModelError::Malformed)?;
+        let out = postcard::to_extend(&self.gain_floor, out).map_err(|_| ModelError::Malformed)?;
         seal(ENHANCER_FORMAT_VERSION, out)
     }
 
-    /// Decodes and validates an enhancer blob. A model blob (format 1–4) is
-    /// [`ModelError::BlobKind`].
+    /// Decodes and validates an enhancer blob (format 6, or 5 without a gain floor). A model
+    /// blob (format 1–4) is [`ModelError::BlobKind`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ModelError> {
         let (version, payload) = open_envelope(bytes)?;
         if version <= FORMAT_VERSION {
             return Err(ModelError::BlobKind { enhancer: false });
         }
-        let (blob, rest) = postcard::take_from_bytes::<Self>(payload).map_err(|_| ModelError::Malformed)?;
+        let (mut blob, mut rest) =
+            postcard::take_from_bytes::<Self>(payload).map_err(|_| ModelError::Malformed)?;
+        if version >= 6 {
+            (blob.gain_floor, rest) =
+                postcard::take_from_bytes::<f32>(rest).map_err(|_| ModelError::Malformed)?;
+        }
         if !rest.is_empty() {
             return Err(ModelError::Malformed);
         }
         blob.validate()?;
         Ok(blob)
+    }
+
+    /// The checked gain floor (validated blobs always have one).
+    pub fn floor(&self) -> Result<GainFloor, ModelError> {
+        GainFloor::new_checked(self.gain_floor)
     }
 
     /// Multiply-adds per frame of the streaming enhancer: the network's layers and the
@@ -460,7 +478,8 @@ pub struct RandomEnhancerSizes<'a> {
 impl EnhancerBlob {
     /// A valid enhancer of `method` with random values, deterministic per seed: for tests,
     /// benchmarks and fuzz seeds. Dictionaries in [0, 1), weights in ±1/√inputs, biases in
-    /// ±0.1, unit feature statistics, reference 1, scales 1, 20 Frobenius updates, gain 2.
+    /// ±0.1, unit feature statistics, reference 1, scales 1, 20 Frobenius updates, gain
+    /// exponent 2, no gain floor.
     pub fn random(
         method: EnhancerMethod,
         front_end: FrontEnd,
@@ -537,6 +556,7 @@ impl EnhancerBlob {
                 sparsity: 0.0,
             }),
             network,
+            gain_floor: 0.0,
         }
     }
 }

@@ -8,13 +8,14 @@
 //! - [`stream`]: [`StreamingStft`], analysis window, frame ring and weighted overlap-add.
 //! - [`nmf_gain`]: [`NmfGain`], a fixed speech + noise dictionary's activations per frame
 //!   (warm-started multiplicative updates) and the Wiener-type gain.
+//! - [`gain_floor`]: [`GainFloor`], the smallest gain an enhancer applies.
 //! - [`enhancer`]: [`NmfEnhancer`], the two together.
 //! - [`network`]: [`NetworkGain`], a learned enhancer's network frame by frame (features with
 //!   context, ReLU MLP on the core's dense kernel, mask or dictionary activations → gain).
 //! - [`network_enhancer`]: [`NetworkEnhancer`], [`StreamingStft`] around [`NetworkGain`] with
 //!   rings for the context and the look-ahead.
 //! - [`enhancer_blob`] (feature `alloc`): [`EnhancerBlob`], the enhancer file of every method
-//!   (blob format version 5).
+//!   (blob format version 6; 5 still read).
 //!
 //! # Invariants
 //!
@@ -29,6 +30,7 @@ pub mod enhancer;
 #[cfg(feature = "alloc")]
 pub mod enhancer_blob;
 pub mod fft;
+pub mod gain_floor;
 pub mod network;
 pub mod network_enhancer;
 pub mod nmf_gain;
@@ -40,6 +42,7 @@ pub use enhancer_blob::{
     ActivationFit, EnhancerBlob, EnhancerMethod, Network, NetworkLayer, RandomEnhancerSizes,
 };
 pub use fft::{RealFft, Spectrum, BINS, FFT_SIZE};
+pub use gain_floor::GainFloor;
 pub use network::{FeatureView, LayerView, NetworkGain, OutputView};
 #[cfg(feature = "alloc")]
 pub use network_enhancer::OwnedNetworkBuffers;

@@ -8,6 +8,7 @@
 //! frame; until the look-ahead has arrived the output is silence.
 
 use super::fft::{Spectrum, BINS, FFT_SIZE};
+use super::gain_floor::GainFloor;
 use super::network::{NetworkGain, OutputView};
 use super::nmf_gain::magnitudes;
 use super::stream::StreamingStft;
@@ -159,6 +160,7 @@ pub struct NetworkEnhancer<'a, const HOP: usize> {
     spectrum: Spectrum,
     magnitude: [f32; BINS],
     bin_gain: [f32; BINS],
+    gain_floor: GainFloor,
 }
 
 impl<'a, const HOP: usize> NetworkEnhancer<'a, HOP> {
@@ -197,11 +199,17 @@ impl<'a, const HOP: usize> NetworkEnhancer<'a, HOP> {
             spectrum: Spectrum::default(),
             magnitude: [0.0; BINS],
             bin_gain: [0.0; BINS],
+            gain_floor: GainFloor::NONE,
         })
     }
 
     fn ring_len(&self) -> usize {
         self.net.features.before + 1 + self.net.features.after
+    }
+
+    /// Applies `floor` to every gain from the next hop on (none until set).
+    pub fn set_gain_floor(&mut self, floor: GainFloor) {
+        self.gain_floor = floor;
     }
 
     /// Enhances one hop: `output` is the speech estimate of the input
@@ -242,6 +250,7 @@ impl<'a, const HOP: usize> NetworkEnhancer<'a, HOP> {
         }
         self.net.features.standardise(x);
         self.net.gain(x, scratch, &mut self.bin_gain);
+        self.gain_floor.apply(&mut self.bin_gain);
         let spectrum = &mut self.spectra[(c % spectra) as usize];
         for ((re, im), &g) in spectrum.re.iter_mut().zip(&mut spectrum.im).zip(&self.bin_gain) {
             *re *= g;

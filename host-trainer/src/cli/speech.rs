@@ -23,8 +23,7 @@ use crate::speech::front_end::manifest::{manifest_text, read_manifest, ManifestE
 use crate::speech::front_end::mix::{mix, snr_db, Named};
 use crate::speech::front_end::stft::describe;
 use crate::speech::methods::dictionary::learn;
-use crate::speech::methods::enhancer::Enhancer;
-use crate::speech::methods::enhancer::{describe_enhancer, enhancer_summary};
+use crate::speech::methods::enhancer::{describe_enhancer, enhancer_summary, floor_db, Enhancer};
 use crate::speech::methods::separate::Separator;
 use crate::speech::methods::streaming::Mode;
 use crate::speech::metrics::bss_eval::Assignment;
@@ -184,7 +183,10 @@ fn enhancer_of(
 fn enhance_command(args: &EnhanceArgs) -> Result<()> {
     let mode = args.mode.mode()?;
     let dictionaries = args.speech.as_deref().zip(args.noise.as_deref());
-    let enhancer = enhancer_of(args.model.as_deref(), dictionaries, &args.separation)?;
+    let mut enhancer = enhancer_of(args.model.as_deref(), dictionaries, &args.separation)?;
+    if let Some(floor) = args.mode.gain_floor {
+        enhancer = enhancer.with_gain_floor(floor);
+    }
     let rate = enhancer.blob().front_end.sample_rate;
     let noisy = load(&args.input, rate, args.resample)?;
     let started = std::time::Instant::now();
@@ -274,7 +276,13 @@ fn eval_command(args: &EvalArgs) -> Result<()> {
     if rows.is_empty() {
         bail!("{}: the manifest lists no mixtures", args.manifest.display());
     }
-    let enhancers = eval_enhancers(args, &rows)?;
+    let mut enhancers = eval_enhancers(args, &rows)?;
+    if let Some(floor) = args.mode.gain_floor {
+        enhancers = enhancers
+            .into_iter()
+            .map(|(name, e)| (name, e.with_gain_floor(floor)))
+            .collect();
+    }
     let bar = ProgressBar::new(rows.len() as u64).with_style(
         ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} [{elapsed}]")
             .unwrap_or(ProgressStyle::default_bar()),
@@ -334,6 +342,7 @@ fn eval_command(args: &EvalArgs) -> Result<()> {
         "noises": args.noises.iter().map(|(n, p)| (n.clone(), p.clone())).collect::<BTreeMap<_, _>>(),
         "models": args.models.iter().map(|(n, p)| (n.clone().unwrap_or_else(|| "*".into()), p.clone())).collect::<BTreeMap<_, _>>(),
         "methods": enhancers.iter().map(|(n, e)| (n.clone(), e.blob().method.name())).collect::<BTreeMap<_, _>>(),
+        "gain_floor_db": enhancers.iter().map(|(n, e)| (n.clone(), e.blob().floor().ok().and_then(floor_db))).collect::<BTreeMap<_, _>>(),
         "separation": args.models.is_empty().then_some(*args.separation.config()?),
         "mode": resolved_mode(&enhancers, mode),
         "oracle_gain_exponent": 2.0,
@@ -539,6 +548,7 @@ fn settings_json(cfg: &TableConfig, sources: &Sources) -> serde_json::Value {
         "front_end": cfg.front_end,
         "dictionary": &*cfg.dictionary,
         "separation": &*cfg.separation,
+        "gain_floor_db": floor_db(cfg.gain_floor),
         "dnmf": &*cfg.dnmf,
         "net": &*cfg.net,
         "dnn_gamma": cfg.dnn_gamma,

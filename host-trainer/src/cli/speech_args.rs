@@ -11,12 +11,13 @@ use crate::pipeline::Method;
 use crate::speech::experiment::config::TableConfig;
 use crate::speech::front_end::stft::{StftConfig, Window};
 use crate::speech::methods::dnmf::DnmfConfig;
+use crate::speech::methods::enhancer::gain_floor_db;
 use crate::speech::methods::network::NetConfig;
 use crate::speech::methods::separate::{SeparationConfig, SeparationParams};
 use crate::speech::methods::streaming::{check_updates_per_frame, Mode, DEFAULT_UPDATES_PER_FRAME};
 use crate::speech::metrics::bss_eval::Assignment;
 use crate::vae::training::{Backend, DecoderSteps, Nonneg, VaeTrainConfig};
-use vaenmf_core::speech::EnhancerMethod;
+use vaenmf_core::speech::{EnhancerMethod, GainFloor};
 use vaenmf_core::FrontEnd;
 
 /// Speech-enhancement commands.
@@ -165,6 +166,21 @@ pub struct ModeArgs {
     /// mixtures of the bundled set's training files.
     #[arg(long, default_value_t = DEFAULT_UPDATES_PER_FRAME, conflicts_with = "offline")]
     pub updates_per_frame: u32,
+    /// Overrides the enhancer's gain floor: the smallest gain in dB (−120 to 0; `none` for
+    /// no floor). By default the enhancer's own.
+    #[arg(long, value_name = "DB|none", allow_negative_numbers = true, value_parser = parse_gain_floor)]
+    pub gain_floor: Option<GainFloor>,
+}
+
+/// `none`, or a floor in dB.
+fn parse_gain_floor(value: &str) -> std::result::Result<GainFloor, String> {
+    if value == "none" {
+        return Ok(GainFloor::NONE);
+    }
+    let db: f64 = value
+        .parse()
+        .map_err(|_| format!("`{value}` is neither `none` nor a number of dB"))?;
+    gain_floor_db(db).map_err(|e| e.to_string())
 }
 
 impl ModeArgs {
@@ -429,6 +445,10 @@ pub struct TrainingArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub separation: SeparationArgs,
+    /// Smallest gain of the enhancers, dB (−120 to 0; `none` for no floor): no bin is
+    /// attenuated by more. Stored in the enhancer file.
+    #[arg(long, value_name = "DB|none", allow_negative_numbers = true, value_parser = parse_gain_floor, default_value = "none")]
+    pub gain_floor: GainFloor,
     /// DNMF divergence between clean speech and estimate.
     #[arg(long, value_parser = choice::<NmfLoss>(), default_value = "euclidean")]
     pub dnmf_loss: NmfLoss,
@@ -564,6 +584,7 @@ impl TrainingArgs {
             }
             .check()?,
             separation,
+            gain_floor: self.gain_floor,
             net: NetConfig {
                 hidden: self.net_hidden.clone(),
                 context: self.net_context,

@@ -15,7 +15,7 @@ use vaenmf_core::gamma::Prng;
 use vaenmf_core::speech::{EnhancerBlob, EnhancerMethod};
 use vaenmf_core::FrontEnd;
 use vaenmf_trainer::speech::front_end::audio::{read_wav, wav_bytes, WavFormat};
-use vaenmf_trainer::speech::methods::enhancer::Enhancer;
+use vaenmf_trainer::speech::methods::enhancer::{gain_floor_db, Enhancer};
 use vaenmf_trainer::speech::methods::network::{NetConfig, NetParams};
 use vaenmf_trainer::speech::methods::separate::wiener_gain;
 use vaenmf_trainer::speech::methods::streaming::{enhance_streamed, DEFAULT_UPDATES_PER_FRAME};
@@ -278,6 +278,26 @@ fn trained_enhancers_are_the_tables_and_enhance_as_the_library() {
             &offline
         };
         assert!(same(&default, expected_default), "{m}: the default mode");
+        // A gain floor given at enhancement: the library's enhancer with that floor.
+        let floored = enhance(&["--offline", "--gain-floor", "-12"], "floored");
+        let library_floored = Enhancer::new(blob.clone())
+            .unwrap()
+            .with_gain_floor(gain_floor_db(-12.0).unwrap())
+            .enhance(&noisy_audio.samples)
+            .unwrap();
+        assert!(same(&floored, &library_floored), "{m}: --gain-floor");
+        assert!(!same(&floored, &offline), "{m}: a -12 dB floor changes nothing");
+        let floored_stream = enhance(&["--stream", "--gain-floor", "-12"], "floored-stream");
+        let floored_blob = EnhancerBlob {
+            gain_floor: gain_floor_db(-12.0).unwrap().value(),
+            ..blob.clone()
+        };
+        let library_floored_stream =
+            enhance_streamed(&floored_blob, DEFAULT_UPDATES_PER_FRAME, &noisy_audio.samples).unwrap();
+        assert!(
+            same(&floored_stream, &library_floored_stream) && !same(&floored_stream, &streamed),
+            "{m}: --stream --gain-floor"
+        );
         // Streamed against offline: the network methods see the same frames, bar the edges.
         let (sdr_offline, sdr_stream) = (
             sdr_of(&clean, &noise, &offline),
@@ -298,7 +318,8 @@ fn trained_enhancers_are_the_tables_and_enhance_as_the_library() {
         &path(&models.join("running_tap-vae-nmf.vnmf")),
     ]));
     for expected in [
-        "speech enhancer (format version 5",
+        "speech enhancer (format version 6",
+        "no gain floor",
         "method: vae-nmf",
         "8 speech + 8 noise atoms",
         "network 771→48→16",
@@ -321,6 +342,8 @@ fn trained_enhancers_are_the_tables_and_enhance_as_the_library() {
         &format!("tap={}", mini("noise/running_tap/train.wav").display()),
         "--look-ahead",
         "0",
+        "--gain-floor",
+        "-15",
         "-o",
         &path(&causal),
     ]);
@@ -330,6 +353,7 @@ fn trained_enhancers_are_the_tables_and_enhance_as_the_library() {
     for expected in [
         "context 1 before, 0 after",
         "network 514→48→16",
+        "gain floor -15.0 dB",
         "latency 32.0 ms",
     ] {
         assert!(stdout.contains(expected), "{expected:?} in {stdout}");
@@ -438,6 +462,7 @@ fn the_files_network_computes_what_burn_trained() {
         reconstruction: Vec::new(),
         fit: None,
         network: Some(net.features.to_network(&net.mlp, net.scale.clone()).unwrap()),
+        gain_floor: 0.0,
     };
     let file_gain = Enhancer::new(blob).unwrap().gain(&test.noisy).unwrap();
     let worst = file_gain
@@ -459,6 +484,7 @@ fn the_files_network_computes_what_burn_trained() {
         reconstruction: Vec::new(),
         fit: None,
         network: Some(mask_net.features.to_network(&mask_net.mlp, Vec::new()).unwrap()),
+        gain_floor: 0.0,
     };
     let file_mask = Enhancer::new(blob).unwrap().gain(&test.noisy).unwrap();
     let worst = file_mask

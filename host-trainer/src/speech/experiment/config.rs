@@ -1,7 +1,7 @@
 //! What the tables are run with: the methods, the settings of every method, the recordings
 //! and the progress events a caller can display.
 
-use vaenmf_core::speech::EnhancerMethod;
+use vaenmf_core::speech::{EnhancerMethod, GainFloor};
 use vaenmf_core::FrontEnd;
 
 use crate::choice::Choice;
@@ -67,6 +67,8 @@ pub struct TableConfig {
     pub dictionary: NmfParams,
     /// Activations by multiplicative updates and the gain.
     pub separation: SeparationParams,
+    /// Smallest gain of every enhancer (stored in its file).
+    pub gain_floor: GainFloor,
     /// DNMF.
     pub dnmf: DnmfParams,
     /// The mask DNN and the activation networks.

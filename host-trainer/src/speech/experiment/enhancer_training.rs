@@ -42,7 +42,7 @@ pub fn train_enhancers(
         .map(|&method| {
             Ok(TrainedEnhancer {
                 method,
-                blob: enhancer(method, &models)?,
+                blob: enhancer(method, &models, cfg.gain_floor)?,
             })
         })
         .collect::<Result<Vec<_>>>()?;

@@ -147,7 +147,7 @@ pub fn run(sources: &Sources, cfg: &TableConfig, on: &(dyn Fn(Event) + Sync)) ->
         let enhancers = cfg
             .methods
             .iter()
-            .map(|&m| Ok((m, Enhancer::new(enhancer(m, &models)?)?)))
+            .map(|&m| Ok((m, Enhancer::new(enhancer(m, &models, cfg.gain_floor)?)?)))
             .collect::<Result<Vec<_>>>()?;
         let mixtures: Vec<(&str, &Mixture)> = sources
             .noises

@@ -24,7 +24,7 @@ use crate::speech::methods::training_set::{
     magnitude_matrix as magnitudes_of, magnitudes, snr_coverage, training_mixtures, Magnitudes,
 };
 use crate::speech::methods::vae_dictionary::{self, VaeDictionary};
-use vaenmf_core::speech::{ActivationFit, EnhancerBlob, EnhancerMethod};
+use vaenmf_core::speech::{ActivationFit, EnhancerBlob, EnhancerMethod, GainFloor};
 
 /// Models shared by every condition.
 pub(super) struct SpeechModels {
@@ -386,7 +386,11 @@ fn stack(top: &DMatrix<f32>, bottom: &DMatrix<f32>) -> DMatrix<f32> {
 }
 
 /// The enhancer file of one trained `method` of a condition.
-pub(super) fn enhancer(method: EnhancerMethod, models: &Models) -> Result<EnhancerBlob> {
+pub(super) fn enhancer(
+    method: EnhancerMethod,
+    models: &Models,
+    gain_floor: GainFloor,
+) -> Result<EnhancerBlob> {
     let missing = || anyhow::anyhow!("internal: {method:?} was not trained");
     let dictionaries = |sep: &Separator| -> Result<(u32, u32, Vec<f32>)> {
         let rs = sep.speech_rank();
@@ -462,6 +466,7 @@ pub(super) fn enhancer(method: EnhancerMethod, models: &Models) -> Result<Enhanc
         reconstruction,
         fit,
         network,
+        gain_floor: gain_floor.value(),
     };
     blob.validate()
         .with_context(|| format!("internal: the trained {} enhancer", method.name()))?;

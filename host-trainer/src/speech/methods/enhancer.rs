@@ -1,4 +1,4 @@
-//! A speech enhancer of any method held as its file ([`EnhancerBlob`], blob format 5): what
+//! A speech enhancer of any method held as its file ([`EnhancerBlob`], blob format 6): what
 //! `speech train` writes, `speech enhance --model` reads and the tables score — one object, so
 //! a saved model enhances exactly as the one that was trained.
 //!
@@ -12,7 +12,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use nalgebra::DMatrix;
 use rayon::prelude::*;
-use vaenmf_core::speech::{ActivationFit, ActivationLoss, EnhancerBlob, EnhancerMethod};
+use vaenmf_core::speech::{ActivationFit, ActivationLoss, EnhancerBlob, EnhancerMethod, GainFloor};
 
 use super::separate::{
     activations, apply_gain, dictionary_gain, magnitude_matrix, SeparationConfig, Separator,
@@ -25,6 +25,24 @@ use crate::speech::front_end::stft::{describe, Stft, StftConfig};
 pub struct Enhancer {
     blob: EnhancerBlob,
     stft: Stft,
+}
+
+/// The lowest gain floor one can set, dB: below it a floor changes nothing a 16-bit
+/// recording can hold.
+pub const MIN_GAIN_FLOOR_DB: f64 = -120.0;
+
+/// The gain floor of `db` dB (from [`MIN_GAIN_FLOOR_DB`] to 0: a gain of at least
+/// `10^(db/20)`).
+pub fn gain_floor_db(db: f64) -> Result<GainFloor> {
+    if !(MIN_GAIN_FLOOR_DB..=0.0).contains(&db) {
+        bail!("a gain floor of {db} dB is outside {MIN_GAIN_FLOOR_DB} ..= 0 dB");
+    }
+    Ok(GainFloor::new_checked(10f64.powf(db / 20.0) as f32)?)
+}
+
+/// A gain floor in dB for reports (`None` for no floor).
+pub fn floor_db(floor: GainFloor) -> Option<f64> {
+    (floor.value() > 0.0).then(|| 20.0 * f64::from(floor.value()).log10())
 }
 
 /// The trainer's name of the core's activation loss.
@@ -70,7 +88,14 @@ impl Enhancer {
                 sparsity: c.sparsity,
             }),
             network: None,
+            gain_floor: 0.0,
         })
+    }
+
+    /// The same enhancer with another gain floor.
+    pub fn with_gain_floor(mut self, floor: GainFloor) -> Self {
+        self.blob.gain_floor = floor.value();
+        self
     }
 
     /// Reads an enhancer file; errors name it.
@@ -101,8 +126,16 @@ impl Enhancer {
         DMatrix::from_column_slice(self.blob.bins() as usize, self.blob.rank() as usize, w)
     }
 
-    /// The gain (bins × frames, in [0, 1]) of a noisy magnitude spectrogram `|X|^q`.
+    /// The gain (bins × frames, in [0, 1], at least the gain floor) of a noisy magnitude
+    /// spectrogram `|X|^q`.
     pub fn gain(&self, noisy: &DMatrix<f32>) -> Result<DMatrix<f32>> {
+        let mut gain = self.model_gain(noisy)?;
+        self.blob.floor()?.apply(gain.as_mut_slice());
+        Ok(gain)
+    }
+
+    /// The gain the dictionaries or the network compute, before the floor.
+    fn model_gain(&self, noisy: &DMatrix<f32>) -> Result<DMatrix<f32>> {
         let b = &self.blob;
         let bins = b.bins() as usize;
         if noisy.nrows() != bins {
@@ -193,6 +226,10 @@ pub fn describe_enhancer(blob: &EnhancerBlob) -> String {
             net.context_after
         ));
     }
+    parts.push(match blob.floor().ok().and_then(floor_db) {
+        Some(db) => format!("gain floor {db:.1} dB"),
+        None => "no gain floor".to_string(),
+    });
     parts.push(format!(
         "{:.3} M multiply-adds per frame",
         blob.macs_per_frame(DEFAULT_UPDATES_PER_FRAME) as f64 / 1e6
@@ -207,6 +244,7 @@ pub fn enhancer_summary(blob: &EnhancerBlob) -> serde_json::Value {
         "method": blob.method.name(),
         "front_end": blob.front_end,
         "gain_exponent": blob.gain_exponent,
+        "gain_floor_db": blob.floor().ok().and_then(floor_db),
         "speech_rank": blob.speech_rank,
         "noise_rank": blob.noise_rank,
         "fit": blob.fit.map(|f| serde_json::json!({

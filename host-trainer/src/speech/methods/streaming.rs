@@ -152,6 +152,7 @@ fn stream<const HOP: usize>(blob: &EnhancerBlob, updates_per_frame: u32, noisy: 
         if !blob.reconstruction.is_empty() {
             enhancer.set_reconstruction(&blob.reconstruction)?;
         }
+        enhancer.set_gain_floor(blob.floor()?);
         return run(enhancer.as_mut(), NmfEnhancer::<HOP, MAX_ATOMS>::delay(), noisy);
     }
     let layers = blob.layer_views();
@@ -164,6 +165,7 @@ fn stream<const HOP: usize>(blob: &EnhancerBlob, updates_per_frame: u32, noisy: 
         net,
         buffers.borrow(),
     )?);
+    enhancer.set_gain_floor(blob.floor()?);
     let delay = enhancer.delay();
     run(enhancer.as_mut(), delay, noisy)
 }
