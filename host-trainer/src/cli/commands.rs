@@ -298,13 +298,15 @@ pub fn frames(data: &DataArgs, out: &Path) -> Result<()> {
 /// `vaenmf inspect`.
 pub fn inspect(model: &Path) -> Result<()> {
     let bytes = std::fs::read(model).with_context(|| format!("{}: cannot read", model.display()))?;
-    if bytes.get(4..6) == Some(&vaenmf_core::blob::ENHANCER_FORMAT_VERSION.to_le_bytes()[..]) {
+    // Versions after the model formats are speech enhancers (5 and 6).
+    let version = bytes.get(4..6).map(|v| u16::from_le_bytes([v[0], v[1]]));
+    if let Some(version) = version.filter(|&v| v > vaenmf_core::blob::FORMAT_VERSION) {
         let enhancer = crate::speech::methods::enhancer::Enhancer::load(model)?;
         let blob = enhancer.blob();
         println!(
             "{}: speech enhancer (format version {}, {} bytes)\nmethod: {}\n{}",
             model.display(),
-            vaenmf_core::blob::ENHANCER_FORMAT_VERSION,
+            version,
             bytes.len(),
             blob.method.name(),
             crate::speech::methods::enhancer::describe_enhancer(blob).replace("; ", "\n")

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use nalgebra::DMatrix;
 use serde_json::Value;
 use support::vaenmf;
+use vaenmf_core::blob::PREAMBLE_LEN;
 use vaenmf_core::front_end::Window;
 use vaenmf_core::gamma::Prng;
 use vaenmf_core::speech::{EnhancerBlob, EnhancerMethod};
@@ -329,6 +330,22 @@ fn trained_enhancers_are_the_tables_and_enhance_as_the_library() {
     ] {
         assert!(stdout.contains(expected), "{expected:?} in {stdout}");
     }
+    // The same enhancer written as format 5 (no floor after the struct) is still inspected
+    // and read.
+    let v6 = std::fs::read(models.join("running_tap-vae-nmf.vnmf")).unwrap();
+    let mut v5 = v6[..v6.len() - 8].to_vec();
+    v5[4..6].copy_from_slice(&5u16.to_le_bytes());
+    let payload = (v5.len() - PREAMBLE_LEN) as u32;
+    v5[6..10].copy_from_slice(&payload.to_le_bytes());
+    let crc = vaenmf_core::blob::checksum(&[&v5]);
+    v5.extend_from_slice(&crc.to_le_bytes());
+    let old = d.join("format5.vnmf");
+    std::fs::write(&old, &v5).unwrap();
+    let stdout = run_ok(&strings(&["inspect", &path(&old)]));
+    assert!(
+        stdout.contains("speech enhancer (format version 5") && stdout.contains("no gain floor"),
+        "{stdout}"
+    );
     // A causal network: no look-ahead, one window of latency.
     let causal = d.join("causal.vnmf");
     let mut train = strings(&[
