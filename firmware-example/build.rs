@@ -15,6 +15,9 @@
 //! `cfg(vaenmf_microbit)`). A model whose arrays alone exceed the part's flash fails here with
 //! the sizes, before the linker's less helpful "region `FLASH' overflowed".
 //!
+//! `VAENMF_SPEECH_MODEL`, `VAENMF_SPEECH_WAV` and `VAENMF_SPEECH_OUT` set the `speech` binary's
+//! enhancer, noisy recording and output file (`build/speech.rs`, `OUT_DIR/speech.rs`).
+//!
 //! `VAENMF_ENVELOPE` (default `fs=1000,band=20:450,lowpass=4,order=4,decimate=10`) sets the
 //! envelope stage of the live ADC source; `build/envelope.rs` designs its Butterworth sections
 //! with sci-rs, as the trainer's `--envelope` designs them, and emits them as `ENVELOPE_*` in
@@ -35,6 +38,8 @@ use vaenmf_core::ModelBlob;
 mod envelope;
 #[path = "build/place.rs"]
 mod place;
+#[path = "build/speech.rs"]
+mod speech;
 use place::PLACES;
 
 /// Bytes of the statics emitted so far (model arrays and frames), for the footprint check.
@@ -260,6 +265,42 @@ fn read_frames(path: &Path, channels: usize) -> Vec<f32> {
     out
 }
 
+/// The `speech` binary's enhancer and recording (`build/speech.rs`), checked against the part's
+/// flash.
+fn speech_code(manifest: &Path, place: &place::Place) -> String {
+    let model = env::var_os("VAENMF_SPEECH_MODEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| manifest.join("model/speech.vnmf"));
+    let wav = env::var_os("VAENMF_SPEECH_WAV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| manifest.join("model/speech.wav"));
+    let out = env::var("VAENMF_SPEECH_OUT").ok();
+    for var in ["VAENMF_SPEECH_MODEL", "VAENMF_SPEECH_WAV", "VAENMF_SPEECH_OUT"] {
+        println!("cargo:rerun-if-env-changed={var}");
+    }
+    println!("cargo:rerun-if-changed={}", model.display());
+    println!("cargo:rerun-if-changed={}", wav.display());
+    let s = speech::speech(&model, &wav, out.as_deref());
+    if s.model_bytes + s.recording_bytes > place.flash_kib * 1024 {
+        fail(format!(
+            "{} and {} do not fit {}: the enhancer's arrays take {:.1} KiB and the recording {:.1} KiB, the part has {} KiB of flash (quantise the enhancer with `vaenmf quantize`, or embed a shorter recording)",
+            model.display(),
+            wav.display(),
+            place.name,
+            s.model_bytes as f64 / 1024.0,
+            s.recording_bytes as f64 / 1024.0,
+            place.flash_kib
+        ));
+    }
+    let mut code = s.code;
+    let _ = writeln!(
+        code,
+        "pub const MODEL_BYTES: usize = {};\npub const RECORDING_BYTES: usize = {};",
+        s.model_bytes, s.recording_bytes
+    );
+    code
+}
+
 fn main() {
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let model_path = env::var_os("VAENMF_MODEL")
@@ -347,8 +388,11 @@ pub fn parts() -> vaenmf_core::ModelParts<'static, M, H1, H2, R> {
         ));
     }
 
+    let speech = speech_code(&manifest, place);
+
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     fs::write(out.join("model.rs"), code).expect("write model.rs");
+    fs::write(out.join("speech.rs"), speech).expect("write speech.rs");
     fs::write(out.join("envelope.rs"), envelope::code()).expect("write envelope.rs");
     // Copied as OUT_DIR/memory.x, which cortex-m-rt's link.x includes (a memory.x in the
     // package root would be found first, whatever the target).

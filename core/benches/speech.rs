@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use vaenmf_core::front_end::Window;
 use vaenmf_core::gamma::Prng;
+use vaenmf_core::speech::quantized_network::{calibrate, quantize};
 use vaenmf_core::speech::{
     ActivationLoss, EnhancerBlob, EnhancerMethod, NetworkEnhancer, NmfEnhancer, NmfGainSettings,
     OwnedNetworkBuffers, RandomEnhancerSizes, Spectrum, StreamingStft, BINS, FFT_SIZE,
@@ -131,15 +132,39 @@ fn main() {
             &format!("{name}, {:.2} M MAC", blob.macs_per_frame(0) as f64 / 1e6),
             per_hop(|x, y| enhancer.process(x, y).unwrap()),
         );
+        // The same network quantised (int8 weights, int16 activations; calibrated on random
+        // standardised frames: the cost does not depend on the values).
+        let int8 = quantized(&blob);
+        let layers = int8.layer_views();
+        let net = int8.network_gain(&layers).unwrap();
+        let mut buffers = OwnedNetworkBuffers::for_network(&net);
+        let mut enhancer =
+            Box::new(NetworkEnhancer::<HOP>::new_checked(&front_end, net, buffers.borrow()).unwrap());
+        report(
+            "  the same, int8",
+            per_hop(|x, y| enhancer.process(x, y).unwrap()),
+        );
         if hidden[0] == 500 && method == EnhancerMethod::VaeNmf {
             // The floor of any f32 kernel: every weight read once per hop, nothing else done.
-            let weights: Vec<&[f32]> = layers.iter().map(|l| l.weights).collect();
+            let net = blob.network.as_ref().unwrap();
+            let weights: Vec<&[f32]> = net.layers.iter().map(|l| l.weights.as_slice()).collect();
             report(
                 "  its weights read once (memory floor)",
                 per_hop(|_, y| y[0] = weights.iter().map(|w| lane_sum(w)).sum()),
             );
         }
     }
+}
+
+/// `blob` with its network quantised on 50 random standardised frames.
+fn quantized(blob: &EnhancerBlob) -> EnhancerBlob {
+    let width = blob.network.as_ref().unwrap().width(blob.bins()) as usize;
+    let mut rng = Prng::new(3);
+    let frames: Vec<f32> = (0..width * 50)
+        .map(|_| 4.0 * rng.uniform() as f32 - 2.0)
+        .collect();
+    let ranges = calibrate(blob, &frames).unwrap();
+    quantize(blob, &ranges).unwrap()
 }
 
 /// Sum of `v` in 64 interleaved lanes: vectorised, and enough independent sums that the

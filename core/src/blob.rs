@@ -19,10 +19,11 @@
 //! | checksum  | CRC-32 (ISO-HDLC) of preamble and payload, `u32` LE                        |
 //!
 //! Versions: 4 (written now for models) adds the encoding byte and quantised encoders; 3 (front
-//! end), 2 (channel names, no front end) and 1 (no names) are still read. Versions 5 and 6
+//! end), 2 (channel names, no front end) and 1 (no names) are still read. Versions 5 to 7
 //! ([`ENHANCER_FORMAT_VERSION`], written now) share the preamble and the checksum but carry a
-//! speech enhancer ([`crate::speech::enhancer_blob`]) instead of a model — 6 adds the gain
-//! floor, 5 is read with none; the model decoders refuse them with [`ModelError::BlobKind`],
+//! speech enhancer ([`crate::speech::enhancer_blob`]) instead of a model — 7 adds the
+//! quantised network, 6 the gain floor, 5 is read with neither; the model decoders refuse them
+//! with [`ModelError::BlobKind`],
 //! and the enhancer decoder refuses versions 1–4 the same way.
 //!
 //! Decoding checks, in order: length of the preamble, magic, version, declared length
@@ -43,8 +44,8 @@ pub const FORMAT_VERSION: u16 = 4;
 /// The oldest format version this build reads.
 pub const OLDEST_READABLE_VERSION: u16 = 1;
 /// The format version of a speech enhancer blob this build writes (the newest it reads; it
-/// also reads enhancer version 5).
-pub const ENHANCER_FORMAT_VERSION: u16 = 6;
+/// also reads enhancer versions 5 and 6).
+pub const ENHANCER_FORMAT_VERSION: u16 = 7;
 /// Longest channel name, in bytes of UTF-8.
 pub const MAX_CHANNEL_NAME_LEN: usize = 64;
 /// Size of the fixed-width preamble.

@@ -104,6 +104,18 @@ pub enum Field {
     Buffer,
     /// Smallest gain of a speech enhancer.
     GainFloor,
+    /// A quantised network's layer count, or one layer's sizes (the index names the layer).
+    QuantizedLayers,
+    /// A quantised network layer's int8 weights.
+    QuantizedWeights,
+    /// A quantised network layer's int32 bias (the index is the output).
+    QuantizedBias,
+    /// A quantised hidden layer's requantisation multipliers.
+    QuantizedMultiplier,
+    /// A quantised last layer's dequantisation factors.
+    QuantizedScale,
+    /// Largest magnitude of a quantised network's int16 input.
+    InputMax,
 }
 
 impl Field {
@@ -159,6 +171,12 @@ impl Field {
             Field::OutputScale => "network.output_scale",
             Field::Buffer => "buffer",
             Field::GainFloor => "gain_floor",
+            Field::QuantizedLayers => "quantized.layers",
+            Field::QuantizedWeights => "quantized.layers.weights",
+            Field::QuantizedBias => "quantized.layers.bias",
+            Field::QuantizedMultiplier => "quantized.layers.multiplier",
+            Field::QuantizedScale => "quantized.layers.output_scale",
+            Field::InputMax => "quantized.input_max",
         }
     }
 }

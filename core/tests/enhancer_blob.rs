@@ -5,7 +5,7 @@
 
 use vaenmf_core::blob::{peek_header, ENHANCER_FORMAT_VERSION, PREAMBLE_LEN};
 use vaenmf_core::front_end::Window;
-use vaenmf_core::speech::{EnhancerBlob, EnhancerMethod, RandomEnhancerSizes};
+use vaenmf_core::speech::{EnhancerBlob, EnhancerMethod, OwnedGainScratch, RandomEnhancerSizes};
 use vaenmf_core::{Dims, Field, FrontEnd, ModelBlob, ModelError};
 
 const METHODS: [EnhancerMethod; 7] = [
@@ -66,18 +66,31 @@ fn every_method_round_trips_exactly() {
 }
 
 /// A format-5 file (the struct without the floor after it) reads as the same enhancer with
-/// no floor; the same payload declared as format 6 lacks its floor.
+/// no floor, a format-6 file (the struct and the floor) with no quantised network; the same
+/// payloads declared as a newer format lack their tail.
 #[test]
-fn format_5_is_read_with_no_gain_floor() {
+fn formats_5_and_6_are_read_with_no_gain_floor_and_no_quantised_network() {
     let mut blob = random(EnhancerMethod::VaeNmf, 4);
     blob.gain_floor = 0.25;
-    let v6 = blob.to_bytes().unwrap();
-    let mut v5 = v6[..PREAMBLE_LEN].to_vec();
-    v5[4..6].copy_from_slice(&5u16.to_le_bytes());
-    v5 = postcard::to_extend(&blob, v5).unwrap();
-    v5.extend_from_slice(&[0; 4]);
-    reseal(&mut v5);
+    let v7 = blob.to_bytes().unwrap();
+    let older = |version: u16, floor: bool| {
+        let mut bytes = v7[..PREAMBLE_LEN].to_vec();
+        bytes[4..6].copy_from_slice(&version.to_le_bytes());
+        bytes = postcard::to_extend(&blob, bytes).unwrap();
+        if floor {
+            bytes = postcard::to_extend(&blob.gain_floor, bytes).unwrap();
+        }
+        bytes.extend_from_slice(&[0; 4]);
+        reseal(&mut bytes);
+        bytes
+    };
+    let (v5, v6) = (older(5, false), older(6, true));
     assert_eq!(v5.len(), v6.len() - 4, "the floor is the f32 after the struct");
+    assert_eq!(
+        v6.len(),
+        v7.len() - 1,
+        "no quantised network is one byte after it"
+    );
     let read = EnhancerBlob::from_bytes(&v5).unwrap();
     assert_eq!(read.gain_floor, 0.0);
     assert_eq!(
@@ -87,13 +100,16 @@ fn format_5_is_read_with_no_gain_floor() {
         },
         blob
     );
-    let mut short_v6 = v5.clone();
-    short_v6[4..6].copy_from_slice(&ENHANCER_FORMAT_VERSION.to_le_bytes());
-    reseal(&mut short_v6);
-    assert_eq!(
-        EnhancerBlob::from_bytes(&short_v6).unwrap_err(),
-        ModelError::Malformed
-    );
+    assert_eq!(EnhancerBlob::from_bytes(&v6).unwrap(), blob);
+    for (bytes, newer) in [(&v5, 6u16), (&v6, ENHANCER_FORMAT_VERSION)] {
+        let mut short = bytes.clone();
+        short[4..6].copy_from_slice(&newer.to_le_bytes());
+        reseal(&mut short);
+        assert_eq!(
+            EnhancerBlob::from_bytes(&short).unwrap_err(),
+            ModelError::Malformed
+        );
+    }
 }
 
 #[test]
@@ -260,6 +276,7 @@ fn invalid_parts_are_named_on_encode_and_on_decode() {
         let mut bytes = good[..PREAMBLE_LEN].to_vec();
         bytes = postcard::to_extend(&blob, bytes).unwrap();
         bytes = postcard::to_extend(&blob.gain_floor, bytes).unwrap();
+        bytes = postcard::to_extend(&blob.quantized, bytes).unwrap();
         bytes.extend_from_slice(&[0; 4]);
         reseal(&mut bytes);
         assert_eq!(EnhancerBlob::from_bytes(&bytes).unwrap_err(), expected);
@@ -349,12 +366,12 @@ fn network_gain_matches_an_f64_reference() {
         for (frame, out) in frames.iter().zip(compressed.chunks_exact_mut(9)) {
             f.compress(frame, out);
         }
-        let mut scratch = vec![0.0; net.scratch_len()];
+        let mut scratch = OwnedGainScratch::for_network(&net);
         let mut input = vec![0.0; f.width()];
         let mut gain = vec![0.0; 9];
         for t in 0..frames.len() {
             f.stack(&compressed, frames.len(), t, &mut input);
-            net.gain(&input, &mut scratch, &mut gain);
+            net.gain(&input, &mut scratch.borrow(), &mut gain);
             let reference = reference_gain(&blob, &frames, t);
             for (k, (&g, &r)) in gain.iter().zip(&reference).enumerate() {
                 assert!((0.0..=1.0).contains(&g));

@@ -4,9 +4,10 @@
 
 use vaenmf_core::front_end::Window;
 use vaenmf_core::gamma::Prng;
+use vaenmf_core::speech::quantized_network::{calibrate, quantize};
 use vaenmf_core::speech::{
-    magnitudes, EnhancerBlob, EnhancerMethod, NetworkBuffers, NetworkEnhancer, OwnedNetworkBuffers,
-    RandomEnhancerSizes, Spectrum, StreamingStft, BINS, FFT_SIZE,
+    magnitudes, EnhancerBlob, EnhancerMethod, NetworkBuffers, NetworkEnhancer, NetworkLayers,
+    OwnedGainScratch, OwnedNetworkBuffers, RandomEnhancerSizes, Spectrum, StreamingStft, BINS, FFT_SIZE,
 };
 use vaenmf_core::{Field, FrontEnd, InputError, ModelError};
 
@@ -42,6 +43,17 @@ fn signal(seed: u64, hops: usize) -> Vec<[f32; HOP]> {
         .collect()
 }
 
+/// `blob` quantised on random standardised frames.
+fn quantized(blob: &EnhancerBlob) -> EnhancerBlob {
+    let width = blob.network.as_ref().unwrap().width(blob.bins()) as usize;
+    let mut rng = Prng::new(5);
+    let frames: Vec<f32> = (0..width * 20)
+        .map(|_| 4.0 * rng.uniform() as f32 - 2.0)
+        .collect();
+    let ranges = calibrate(blob, &frames).unwrap();
+    quantize(blob, &ranges).unwrap()
+}
+
 /// Runs the stream and returns each hop's output and the gain it applied.
 fn stream(blob: &EnhancerBlob, hops: &[[f32; HOP]]) -> Vec<([f32; HOP], [f32; BINS])> {
     let layers = blob.layer_views();
@@ -60,12 +72,17 @@ fn stream(blob: &EnhancerBlob, hops: &[[f32; HOP]]) -> Vec<([f32; HOP], [f32; BI
 
 #[test]
 fn each_hop_gain_is_the_offline_frame_gain() {
-    for (method, context) in [
-        (EnhancerMethod::VaeNmf, (2, 1)),
-        (EnhancerMethod::Dnn, (1, 2)),
-        (EnhancerMethod::NmfDictNet, (0, 0)),
+    for (method, context, int8) in [
+        (EnhancerMethod::VaeNmf, (2, 1), false),
+        (EnhancerMethod::Dnn, (1, 2), false),
+        (EnhancerMethod::NmfDictNet, (0, 0), false),
+        (EnhancerMethod::VaeNmf, (1, 1), true),
+        (EnhancerMethod::Dnn, (0, 0), true),
     ] {
-        let blob = blob(method, context);
+        let mut blob = blob(method, context);
+        if int8 {
+            blob = quantized(&blob);
+        }
         let hops = signal(1, 40);
         let streamed = stream(&blob, &hops);
         // The same frames offline: the streaming STFT's spectra, compressed, every frame's
@@ -84,7 +101,7 @@ fn each_hop_gain_is_the_offline_frame_gain() {
         }
         let after = context.1 as usize;
         let mut input = vec![0.0; f.width()];
-        let mut scratch = vec![0.0; net.scratch_len()];
+        let mut scratch = OwnedGainScratch::for_network(&net);
         for (t, (_, gain)) in streamed.iter().enumerate() {
             if t < after {
                 assert!(
@@ -97,7 +114,7 @@ fn each_hop_gain_is_the_offline_frame_gain() {
             let c = t - after;
             f.stack(&compressed, hops.len(), c, &mut input);
             let mut expected = [0.0; BINS];
-            net.gain(&input, &mut scratch, &mut expected);
+            net.gain(&input, &mut scratch.borrow(), &mut expected);
             assert!(
                 gain.iter()
                     .zip(&expected)
@@ -176,17 +193,20 @@ fn sizes_are_checked() {
     let blob = blob(EnhancerMethod::Dnn, (1, 1));
     let layers = blob.layer_views();
     let net = blob.network_gain(&layers).unwrap();
-    let (frames, spectra, work) = NetworkBuffers::lengths(&net);
-    assert_eq!((frames, spectra), (3 * BINS, 2));
+    let n = NetworkBuffers::lengths(&net);
+    assert_eq!((n.frames, n.spectra, n.int, n.acc), (3 * BINS, 2, 0, 0));
+    let work = n.work;
     let (mut f, mut s, mut w) = (
-        vec![0.0; frames],
-        vec![Spectrum::default(); spectra],
+        vec![0.0; n.frames],
+        vec![Spectrum::default(); n.spectra],
         vec![0.0; work - 1],
     );
     let short = NetworkBuffers {
         frames: &mut f,
         spectra: &mut s,
         work: &mut w,
+        int: &mut [],
+        acc: &mut [],
     };
     assert_eq!(
         NetworkEnhancer::<HOP>::new_checked(&front_end(), net, short).unwrap_err(),
@@ -214,7 +234,10 @@ fn sizes_are_checked() {
         }
     ));
     let mut broken = net;
-    broken.layers = &layers[..1];
+    let NetworkLayers::Float(all) = net.layers else {
+        panic!("an f32 network")
+    };
+    broken.layers = NetworkLayers::Float(&all[..1]);
     assert!(matches!(
         NetworkEnhancer::<HOP>::new_checked(&front_end(), broken, buffers.borrow()).unwrap_err(),
         ModelError::DimensionMismatch {

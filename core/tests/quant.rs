@@ -320,3 +320,52 @@ fn a_unit_with_vanishing_weights_keeps_its_bias() {
         layer2.multiplier
     );
 }
+
+/// The hand-rounded input quantisation of the speech networks gives `round(v · inverse)`
+/// (half away from zero, as `roundf`) clamped to ±max, for ties, near-ties, the clamp, NaN and
+/// a sweep of values.
+#[test]
+fn quantize_within_is_roundf_then_clamp() {
+    use vaenmf_core::quant::kernel::quantize_within;
+    let reference = |v: f32, inverse: f32, max: i16| {
+        let m = f32::from(max);
+        (v * inverse).round().clamp(-m, m) as i16
+    };
+    let mut values = vec![
+        0.0,
+        -0.0,
+        0.5,
+        -0.5,
+        1.5,
+        -1.5,
+        2.5,
+        -2.5,
+        0.499_999_97,
+        -0.499_999_97,
+        0.500_000_06,
+        32766.5,
+        -32766.5,
+        19712.5,
+        19713.5,
+        1e9,
+        -1e9,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::MIN_POSITIVE,
+    ];
+    let mut rng = Prng::new(17);
+    values.extend((0..100_000).map(|_| (rng.uniform() as f32 - 0.5) * 80_000.0));
+    values.extend((0..100_000).map(|k| k as f32 * 0.25 - 12_500.0));
+    for max in [32767, 19713, 100, 1] {
+        for &v in &values {
+            for inverse in [1.0, 0.37, 3.0] {
+                assert_eq!(
+                    quantize_within(v, inverse, max),
+                    reference(v, inverse, max),
+                    "{v} × {inverse}, max {max}"
+                );
+            }
+        }
+        assert_eq!(quantize_within(f32::NAN, 1.0, max), 0);
+    }
+}

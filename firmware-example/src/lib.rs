@@ -13,6 +13,9 @@
 //! - [`frames`]: [`FrameSource`](frames::FrameSource), where EMG envelope frames come from —
 //!   the recorded table in flash, or (STM32F411) timer-triggered ADC sampling through the
 //!   envelope stage.
+//! - [`recording`]: the `speech` binary's noisy recording in flash; [`wav`]: the header of
+//!   the float WAV it writes.
+//! - [`sys`]: the `unsafe` code — a host file through semihosting (QEMU), the painted stack.
 //!
 //! # Invariants
 //!
@@ -26,6 +29,9 @@ pub mod board;
 pub mod console;
 pub mod counter;
 pub mod frames;
+pub mod recording;
+pub mod sys;
+pub mod wav;
 
 #[cfg(feature = "defmt-logging")]
 use {defmt_rtt as _, panic_probe as _};

@@ -36,6 +36,9 @@ pub struct ActivationRanges {
 pub enum QuantizeError {
     /// The model has no f32 encoder to quantise.
     NoEncoder,
+    /// The speech enhancer has no f32 network to quantise (a multiplicative-update method, or
+    /// one already quantised).
+    NoNetwork,
     /// No calibration frames were given.
     NoFrames,
     /// A calibration frame was rejected.
@@ -49,6 +52,9 @@ impl core::fmt::Display for QuantizeError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             QuantizeError::NoEncoder => f.write_str("the model has no f32 encoder to quantise"),
+            QuantizeError::NoNetwork => f.write_str(
+                "the enhancer has no f32 network to quantise (nmf, dnmf and vae-nmf-dict-mu fit their activations by multiplicative updates; a quantised enhancer is quantised already)",
+            ),
             QuantizeError::NoFrames => f.write_str("no calibration frames"),
             QuantizeError::Input(e) => write!(f, "calibration frame: {e}"),
             QuantizeError::Model(e) => write!(f, "model: {e}"),
@@ -107,16 +113,23 @@ pub fn calibrate(blob: &ModelBlob, frames: &[f32]) -> Result<ActivationRanges, Q
 
 /// Step for a tensor whose largest magnitude is `range` (a silent tensor gets step 1).
 fn step(range: f32) -> f64 {
+    step_within(range, ACTIVATION_MAX)
+}
+
+/// Step for a tensor whose largest magnitude `range` maps to `max` (a silent tensor gets
+/// step 1).
+pub(crate) fn step_within(range: f32, max: i32) -> f64 {
     if range > 0.0 {
-        f64::from(range) / f64::from(ACTIVATION_MAX)
+        f64::from(range) / f64::from(max)
     } else {
         1.0
     }
 }
 
-/// Accumulator units left for a bias beside `inputs` full-scale products.
-fn bias_room(inputs: usize) -> f64 {
-    (i64::from(i32::MAX) - inputs as i64 * i64::from(WEIGHT_MAX) * i64::from(ACTIVATION_MAX)).max(0) as f64
+/// Accumulator units left for a bias beside `inputs` products of full-scale weights and
+/// inputs of magnitude `input_max`.
+fn bias_room(inputs: usize, input_max: i32) -> f64 {
+    (i64::from(i32::MAX) - inputs as i64 * i64::from(WEIGHT_MAX) * i64::from(input_max)).max(0) as f64
 }
 
 /// Smallest requantisation multiplier the quantiser gives an output (relative precision
@@ -127,9 +140,9 @@ const MIN_MULTIPLIER: f64 = 65_536.0;
 /// products (`|b| / step_in ≤` [`bias_room`]). An output whose weights are all but zero and
 /// whose bias is not — a unit the training switched off except for its offset — thus keeps
 /// its bias exactly and its weights round to 0, instead of the bias being clipped.
-fn weight_scales(weights: &[f32], bias: &[f32], input_step: f64) -> Vec<f64> {
+fn weight_scales(weights: &[f32], bias: &[f32], input_step: f64, input_max: i32) -> Vec<f64> {
     let outputs = bias.len().max(1);
-    let room = bias_room(weights.len() / outputs);
+    let room = bias_room(weights.len() / outputs, input_max);
     let mut max = alloc::vec![0.0f64; bias.len()];
     for row in weights.chunks_exact(outputs) {
         for (m, &w) in max.iter_mut().zip(row) {
@@ -153,9 +166,14 @@ fn weight_scales(weights: &[f32], bias: &[f32], input_step: f64) -> Vec<f64> {
 
 /// int8 weights and int32 biases of one layer for input step `input_step` (the scales keep
 /// every bias inside the accumulator bound).
-fn integer_layer(weights: &[f32], bias: &[f32], scales: &[f64], input_step: f64) -> (Vec<i8>, Vec<i32>) {
+fn integer_layer(
+    weights: &[f32],
+    bias: &[f32],
+    scales: &[f64],
+    (input_step, input_max): (f64, i32),
+) -> (Vec<i8>, Vec<i32>) {
     let outputs = bias.len().max(1);
-    let room = bias_room(weights.len() / outputs);
+    let room = bias_room(weights.len() / outputs, input_max);
     let q = weights
         .iter()
         .enumerate()
@@ -177,18 +195,24 @@ fn multiplier(factor: f64) -> i32 {
     libm::round(factor * libm::ldexp(1.0, 32)).clamp(1.0, f64::from(i32::MAX)) as i32
 }
 
-/// An int8 hidden layer from `input_step` to (at least) `output_step`; returns the layer and
-/// the output step used, raised when a requantisation factor would exceed ½. Weight scales
-/// are raised so that every multiplier is at least [`MIN_MULTIPLIER`].
-fn hidden_layer(weights: &[f32], bias: &[f32], input_step: f64, output_step: f64) -> (HiddenArrays, f64) {
-    let mut scales = weight_scales(weights, bias, input_step);
+/// An int8 hidden layer (input-major `weights`) from `input_step` (inputs within
+/// `±input_max` steps) to (at least) `output_step`; returns the layer and the output step
+/// used, raised when a requantisation factor would exceed ½. Weight scales are raised so that
+/// every multiplier is at least [`MIN_MULTIPLIER`].
+pub(crate) fn hidden_layer(
+    weights: &[f32],
+    bias: &[f32],
+    (input_step, input_max): (f64, i32),
+    output_step: f64,
+) -> (HiddenArrays, f64) {
+    let mut scales = weight_scales(weights, bias, input_step, input_max);
     let largest = scales.iter().fold(0.0f64, |m, &s| m.max(s * input_step));
     let output_step = output_step.max(2.0 * largest);
     let precision = MIN_MULTIPLIER * output_step / (input_step * libm::ldexp(1.0, 32));
     for s in &mut scales {
         *s = s.max(precision);
     }
-    let (weights, bias) = integer_layer(weights, bias, &scales, input_step);
+    let (weights, bias) = integer_layer(weights, bias, &scales, (input_step, input_max));
     let multiplier = scales
         .iter()
         .map(|&s| self::multiplier(s * input_step / output_step))
@@ -201,9 +225,10 @@ fn hidden_layer(weights: &[f32], bias: &[f32], input_step: f64, output_step: f64
     (layer, output_step)
 }
 
-fn head_layer(weights: &[f32], bias: &[f32], input_step: f64) -> HeadArrays {
-    let scales = weight_scales(weights, bias, input_step);
-    let (weights, bias) = integer_layer(weights, bias, &scales, input_step);
+/// An int8 layer (input-major `weights`) whose accumulators go back to f32.
+pub(crate) fn head_layer(weights: &[f32], bias: &[f32], (input_step, input_max): (f64, i32)) -> HeadArrays {
+    let scales = weight_scales(weights, bias, input_step, input_max);
+    let (weights, bias) = integer_layer(weights, bias, &scales, (input_step, input_max));
     HeadArrays {
         weights,
         bias,
@@ -231,7 +256,7 @@ fn quantized_encoder(
             let (layer, output_step) = hidden_layer(
                 &enc.layer1_weights,
                 &enc.layer1_bias,
-                input_step,
+                (input_step, ACTIVATION_MAX),
                 step(ranges.hidden1),
             );
             let layer = FirstLayerArrays::Int8 {
@@ -244,7 +269,7 @@ fn quantized_encoder(
     let (layer2, hidden2_step) = hidden_layer(
         &enc.layer2_weights,
         &enc.layer2_bias,
-        hidden1_step,
+        (hidden1_step, ACTIVATION_MAX),
         step(ranges.hidden2),
     );
     let heads = match variant {
@@ -256,8 +281,16 @@ fn quantized_encoder(
             beta_bias: enc.beta_head_bias.clone(),
         },
         Variant::FullInt8 => HeadsArrays::Int8 {
-            alpha: head_layer(&enc.alpha_head_weights, &enc.alpha_head_bias, hidden2_step),
-            beta: head_layer(&enc.beta_head_weights, &enc.beta_head_bias, hidden2_step),
+            alpha: head_layer(
+                &enc.alpha_head_weights,
+                &enc.alpha_head_bias,
+                (hidden2_step, ACTIVATION_MAX),
+            ),
+            beta: head_layer(
+                &enc.beta_head_weights,
+                &enc.beta_head_bias,
+                (hidden2_step, ACTIVATION_MAX),
+            ),
         },
     };
     QuantizedEncoderArrays {

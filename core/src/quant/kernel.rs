@@ -154,6 +154,28 @@ pub fn quantize(value: f32, inverse_step: f32) -> i16 {
     scaled.clamp(-max, max) as i16
 }
 
+/// [`quantize`] clamped to `±max` instead (`max ≤ ACTIVATION_MAX`): the inputs of a layer
+/// too wide for full-scale int16 inputs under the accumulator bound.
+#[inline(always)]
+pub fn quantize_within(value: f32, inverse_step: f32, max: i16) -> i16 {
+    // Clamped first, then rounded half away from zero by hand: the integer part by
+    // truncation, the fraction `s − trunc(s)` exact in f32 (|s| ≤ 32767). The same integer as
+    // `roundf(s).clamp(−max, max)` for every input (NaN → 0), at a fraction of `roundf`'s
+    // instructions on a Cortex-M4.
+    let limit = f32::from(max);
+    let s = (value * inverse_step).clamp(-limit, limit);
+    let whole = s as i32;
+    let fraction = s - whole as f32;
+    let rounded = if fraction >= 0.5 {
+        whole + 1
+    } else if fraction <= -0.5 {
+        whole - 1
+    } else {
+        whole
+    };
+    rounded.clamp(-i32::from(max), i32::from(max)) as i16
+}
+
 /// Nonnegative f32 activation (after ReLU) in units of `1 / inverse_step`: `⌊v / step + ½⌋`
 /// clamped to `ACTIVATION_MAX`; negatives and NaN become 0.
 #[inline(always)]

@@ -28,6 +28,8 @@ pub mod kernel;
 
 #[cfg(vaenmf_dsp)]
 mod dsp;
+#[cfg(vaenmf_fpu)]
+pub(crate) use dsp::sqrt as fpu_sqrt;
 /// The `SMLAD` kernels themselves (Cortex-M4/M7 builds only), for checking them against
 /// [`kernel::dense_portable`]: `false` when their preconditions do not hold.
 #[cfg(vaenmf_dsp)]
@@ -48,9 +50,10 @@ pub const ACTIVATION_MAX: i32 = 32767;
 pub const WEIGHT_MAX: i8 = 127;
 /// Inputs per group in the pair-ordered weight layout ([`kernel::pair_position`]).
 pub const GROUP: usize = 8;
-/// Groups the portable kernel keeps on its stack: int8 layers have at most
-/// `GROUP · MAX_GROUPS + GROUP − 1` inputs (the accumulator bound allows at most 516).
-pub const MAX_GROUPS: usize = 64;
+/// Groups the portable kernel keeps on its stack (2 KiB): int8 layers have at most
+/// `GROUP · MAX_GROUPS + GROUP − 1` inputs (the encoder's accumulator bound allows at most
+/// 516; a speech network's first layer, with narrower inputs, up to 1031).
+pub const MAX_GROUPS: usize = 128;
 
 /// A 4-byte-aligned wrapper: the DSP kernel loads weights and activations a word at a time.
 /// Firmware `static`s of int8 weights use it (`static W: Align4<[[i8; O]; I]>`); unaligned
@@ -68,14 +71,47 @@ pub struct QuantLayer<'a, const IN: usize, const OUT: usize> {
     pub bias: &'a [i32; OUT],
 }
 
+/// `acc = bias + Wᵀ x` over pair-ordered `weights` (`x.len() × acc.len()`): the `SMLAD`
+/// kernel where it applies (Cortex-M4/M7, aligned, even inputs), else the portable one — the
+/// same integers either way.
+pub fn dense(weights: &[i8], bias: &[i32], x: &[i16], acc: &mut [i32]) {
+    #[cfg(vaenmf_dsp)]
+    if dsp::dense(weights, bias, x, acc) {
+        return;
+    }
+    kernel::dense_portable(weights, bias, x, acc);
+}
+
+/// `out = relu(requantize(bias + Wᵀ x))`, as [`dense`] picks its kernel (`multiplier`: one
+/// per output).
+pub fn dense_relu(weights: &[i8], bias: &[i32], multiplier: &[i32], x: &[i16], out: &mut [i16]) {
+    #[cfg(vaenmf_dsp)]
+    if dsp::dense_relu(weights, bias, multiplier, x, out) {
+        return;
+    }
+    let mut acc = [0i32; 2 * GROUP];
+    // In blocks of 16 outputs (an even count keeps the pair order's blocks aligned).
+    let block = 2 * x.len();
+    for (k, out) in out.chunks_mut(acc.len()).enumerate() {
+        let first = k * acc.len();
+        let n = out.len();
+        let w = weights.get(first * x.len()..).unwrap_or(&[]);
+        let b = bias.get(first..first + n).unwrap_or(&[]);
+        kernel::dense_portable(&w[..w.len().min(n.div_ceil(2) * block)], b, x, &mut acc[..n]);
+        for ((o, &a), &m) in out
+            .iter_mut()
+            .zip(&acc[..n])
+            .zip(multiplier.get(first..).unwrap_or(&[]))
+        {
+            *o = kernel::requantize_relu(a, m);
+        }
+    }
+}
+
 impl<const IN: usize, const OUT: usize> QuantLayer<'_, IN, OUT> {
     /// The accumulators for int16 inputs `x`.
     pub fn accumulate(&self, x: &Align4<[i16; IN]>, acc: &mut [i32; OUT]) {
-        #[cfg(vaenmf_dsp)]
-        if dsp::dense(self.weights.as_flattened(), self.bias, &x.0, acc) {
-            return;
-        }
-        kernel::dense_portable(self.weights.as_flattened(), self.bias, &x.0, acc);
+        dense(self.weights.as_flattened(), self.bias, &x.0, acc);
     }
 }
 
@@ -91,21 +127,13 @@ pub struct HiddenLayer<'a, const IN: usize, const OUT: usize> {
 impl<const IN: usize, const OUT: usize> HiddenLayer<'_, IN, OUT> {
     /// `out = relu(requantize(bias + Wᵀ x))`.
     pub fn forward(&self, x: &Align4<[i16; IN]>, out: &mut Align4<[i16; OUT]>) {
-        #[cfg(vaenmf_dsp)]
-        if dsp::dense_relu(
+        dense_relu(
             self.layer.weights.as_flattened(),
             self.layer.bias,
             self.multiplier,
             &x.0,
             &mut out.0,
-        ) {
-            return;
-        }
-        let mut acc = [0i32; OUT];
-        self.layer.accumulate(x, &mut acc);
-        for ((o, &a), &m) in out.0.iter_mut().zip(&acc).zip(self.multiplier) {
-            *o = kernel::requantize_relu(a, m);
-        }
+        );
     }
 }
 

@@ -1,13 +1,16 @@
-//! The speech enhancer file (feature `alloc`): blob format version 6
+//! The speech enhancer file (feature `alloc`): blob format version 7
 //! ([`ENHANCER_FORMAT_VERSION`]) — the model blob's preamble and CRC-32 around one postcard
-//! [`EnhancerBlob`] followed by the gain floor (`f32`). Version 5 — the same without the
-//! floor — is still read, with no floor.
+//! [`EnhancerBlob`] followed by the gain floor (`f32`) and the quantised network
+//! (`Option<QuantizedNetwork>`). Version 6 — without the quantised network — and version 5 —
+//! without the floor either — are still read.
 //!
 //! It holds everything an enhancer needs and nothing of how it was trained: the method, the
 //! front end, the dictionaries (column-major `[Wˢ Wⁿ]`, magnitude units; DNMF's reconstruction
 //! bases beside its analysis bases), the activation fit's settings for the
 //! multiplicative-update methods, the network (feature transform, context before and after,
-//! layers, output scales) for the learned ones, the gain exponent and the gain floor.
+//! layers, output scales) for the learned ones, the gain exponent and the gain floor. A
+//! quantised enhancer (`vaenmf quantize`) carries int8 layers ([`QuantizedNetwork`]) in place
+//! of the f32 ones: its network's `layers` are empty.
 //!
 //! Decoding checks the envelope as every blob (length, checksum, kind), then the payload's
 //! structure, then every size and value ([`EnhancerBlob::validate`], also run before
@@ -18,8 +21,10 @@ use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
 use super::gain_floor::GainFloor;
-use super::network::{FeatureView, LayerView, NetworkGain, OutputView};
+use super::network::{FeatureView, LayerView, NetworkGain, NetworkLayers, OutputView};
 use super::nmf_gain::ActivationLoss;
+use super::quant_network::QuantLayerView;
+use super::quantized_network::QuantizedNetwork;
 use crate::blob::{open_envelope, seal, ENHANCER_FORMAT_VERSION, FORMAT_VERSION, PREAMBLE_LEN};
 use crate::error::{len_u32, Field, ModelError};
 use crate::front_end::FrontEnd;
@@ -166,6 +171,17 @@ pub struct EnhancerBlob {
     /// (format 6), 0 when read from format 5.
     #[serde(skip)]
     pub gain_floor: f32,
+    /// The network's int8 layers, in place of its f32 ones (written after the gain floor,
+    /// format 7; `None` when read from format 5 or 6).
+    #[serde(skip)]
+    pub quantized: Option<QuantizedNetwork>,
+}
+
+/// The views of an enhancer's network layers, f32 or int8 ([`EnhancerBlob::layer_views`]).
+#[derive(Debug, Clone, Default)]
+pub struct LayerViews<'a> {
+    float: Vec<LayerView<'a>>,
+    int8: Vec<QuantLayerView<'a>>,
 }
 
 fn out_of_range(field: Field, index: usize) -> ModelError {
@@ -229,7 +245,17 @@ fn check_dictionary(field: Field, w: &[f32], bins: u32, atoms: u32) -> Result<()
 }
 
 impl Network {
-    fn validate(&self, bins: u32, outputs: u64, activations: bool) -> Result<(), ModelError> {
+    /// Stacked input width for `bins` bins per frame.
+    pub fn width(&self, bins: u32) -> u64 {
+        u64::from(bins) * (u64::from(self.context_before) + 1 + u64::from(self.context_after))
+    }
+
+    fn validate(
+        &self,
+        bins: u32,
+        (outputs, activations): (u64, bool),
+        quantized: Option<&QuantizedNetwork>,
+    ) -> Result<(), ModelError> {
         for (side, &c) in [self.context_before, self.context_after].iter().enumerate() {
             if c > MAX_CONTEXT {
                 return Err(out_of_range(Field::Context, side));
@@ -238,11 +264,30 @@ impl Network {
         if !(self.reference.is_finite() && self.reference > 0.0) {
             return Err(out_of_range(Field::FeatureReference, 0));
         }
-        let width = u64::from(bins) * (u64::from(self.context_before) + 1 + u64::from(self.context_after));
+        let width = self.width(bins);
         check_len(Field::FeatureMean, &self.mean, width)?;
         check_finite(Field::FeatureMean, &self.mean)?;
         check_len(Field::FeatureStd, &self.std, width)?;
         check_positive(Field::FeatureStd, &self.std)?;
+        if activations {
+            check_len(Field::OutputScale, &self.output_scale, outputs)?;
+            check_positive(Field::OutputScale, &self.output_scale)?;
+        } else {
+            check_len(Field::OutputScale, &self.output_scale, 0)?;
+        }
+        match quantized {
+            Some(q) => {
+                // The int8 layers replace the f32 ones.
+                if !self.layers.is_empty() {
+                    return Err(out_of_range(Field::Layers, self.layers.len()));
+                }
+                q.validate(width, outputs)
+            }
+            None => self.validate_layers(width, outputs),
+        }
+    }
+
+    fn validate_layers(&self, width: u64, outputs: u64) -> Result<(), ModelError> {
         if !(1..=MAX_LAYERS).contains(&self.layers.len()) {
             return Err(out_of_range(Field::Layers, self.layers.len()));
         }
@@ -267,12 +312,6 @@ impl Network {
         }
         if inputs != outputs {
             return Err(mismatch(Field::Layers, outputs, inputs as usize));
-        }
-        if activations {
-            check_len(Field::OutputScale, &self.output_scale, outputs)?;
-            check_positive(Field::OutputScale, &self.output_scale)?;
-        } else {
-            check_len(Field::OutputScale, &self.output_scale, 0)?;
         }
         Ok(())
     }
@@ -356,27 +395,31 @@ impl EnhancerBlob {
             }
         }
         presence(Field::Network, self.network.is_some(), m.has_network())?;
+        if self.network.is_none() {
+            presence(Field::QuantizedLayers, self.quantized.is_some(), false)?;
+        }
         if let Some(net) = &self.network {
-            let (outputs, activations) = match m {
+            let outputs = match m {
                 EnhancerMethod::Dnn => (2 * u64::from(bins), false),
                 _ => (u64::from(self.rank()), true),
             };
-            net.validate(bins, outputs, activations)?;
+            net.validate(bins, outputs, self.quantized.as_ref())?;
         }
         Ok(())
     }
 
-    /// Validates and encodes (format version 6).
+    /// Validates and encodes (format version 7).
     pub fn to_bytes(&self) -> Result<Vec<u8>, ModelError> {
         self.validate()?;
         let out =
             postcard::to_extend(self, alloc::vec![0u8; PREAMBLE_LEN]).map_err(|_| ModelError::Malformed)?;
         let out = postcard::to_extend(&self.gain_floor, out).map_err(|_| ModelError::Malformed)?;
+        let out = postcard::to_extend(&self.quantized, out).map_err(|_| ModelError::Malformed)?;
         seal(ENHANCER_FORMAT_VERSION, out)
     }
 
-    /// Decodes and validates an enhancer blob (format 6, or 5 without a gain floor). A model
-    /// blob (format 1–4) is [`ModelError::BlobKind`].
+    /// Decodes and validates an enhancer blob (format 7; 6 without a quantised network, 5
+    /// without a gain floor either). A model blob (format 1–4) is [`ModelError::BlobKind`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ModelError> {
         let (version, payload) = open_envelope(bytes)?;
         if version <= FORMAT_VERSION {
@@ -387,6 +430,10 @@ impl EnhancerBlob {
         if version >= 6 {
             (blob.gain_floor, rest) =
                 postcard::take_from_bytes::<f32>(rest).map_err(|_| ModelError::Malformed)?;
+        }
+        if version >= 7 {
+            (blob.quantized, rest) = postcard::take_from_bytes::<Option<QuantizedNetwork>>(rest)
+                .map_err(|_| ModelError::Malformed)?;
         }
         if !rest.is_empty() {
             return Err(ModelError::Malformed);
@@ -408,7 +455,9 @@ impl EnhancerBlob {
         let (bins, r) = (u64::from(self.bins()), u64::from(self.rank()));
         let reconstruction = bins * r;
         match (&self.network, &self.fit) {
-            (Some(net), _) => net.macs() + reconstruction,
+            (Some(net), _) => {
+                self.quantized.as_ref().map_or(net.macs(), QuantizedNetwork::macs) + reconstruction
+            }
             (None, Some(fit)) => {
                 let per_update = match fit.loss {
                     ActivationLoss::Frobenius => r * r,
@@ -417,6 +466,15 @@ impl EnhancerBlob {
                 bins * r + reconstruction + u64::from(updates_per_frame) * per_update
             }
             (None, None) => 0,
+        }
+    }
+
+    /// `(inputs, outputs)` of each network layer, f32 or int8 (empty without a network).
+    pub fn layer_sizes(&self) -> Vec<(u32, u32)> {
+        match (&self.quantized, &self.network) {
+            (Some(q), _) => q.layers.iter().map(|l| (l.inputs, l.outputs)).collect(),
+            (None, Some(n)) => n.layers.iter().map(|l| (l.inputs, l.outputs)).collect(),
+            (None, None) => Vec::new(),
         }
     }
 
@@ -429,16 +487,25 @@ impl EnhancerBlob {
 
     /// The network's layers as the views [`Self::network_gain`] takes (none without a
     /// network).
-    pub fn layer_views(&self) -> Vec<LayerView<'_>> {
-        self.network
-            .as_ref()
-            .map(Network::layer_views)
-            .unwrap_or_default()
+    pub fn layer_views(&self) -> LayerViews<'_> {
+        LayerViews {
+            float: self
+                .network
+                .as_ref()
+                .map(Network::layer_views)
+                .unwrap_or_default(),
+            int8: self
+                .quantized
+                .as_ref()
+                .map(QuantizedNetwork::layer_views)
+                .unwrap_or_default(),
+        }
     }
 
     /// The network's frame-to-gain map, borrowing this blob and its `layers`
-    /// ([`Self::layer_views`]). `None` for the multiplicative-update methods.
-    pub fn network_gain<'a>(&'a self, layers: &'a [LayerView<'a>]) -> Option<NetworkGain<'a>> {
+    /// ([`Self::layer_views`]): the int8 layers of a quantised enhancer, else the f32 ones.
+    /// `None` for the multiplicative-update methods.
+    pub fn network_gain<'a>(&'a self, layers: &'a LayerViews<'a>) -> Option<NetworkGain<'a>> {
         let net = self.network.as_ref()?;
         let output = match self.method {
             EnhancerMethod::Dnn => OutputView::Mask,
@@ -448,6 +515,10 @@ impl EnhancerBlob {
                 speech_rank: self.speech_rank as usize,
                 gain_exponent: self.gain_exponent,
             },
+        };
+        let layers = match &self.quantized {
+            Some(q) => NetworkLayers::Int8(q.view(&layers.int8)),
+            None => NetworkLayers::Float(&layers.float),
         };
         Some(NetworkGain {
             features: FeatureView {
@@ -557,6 +628,7 @@ impl EnhancerBlob {
             }),
             network,
             gain_floor: 0.0,
+            quantized: None,
         }
     }
 }

@@ -12,10 +12,14 @@
 //! - [`enhancer`]: [`NmfEnhancer`], the two together.
 //! - [`network`]: [`NetworkGain`], a learned enhancer's network frame by frame (features with
 //!   context, ReLU MLP on the core's dense kernel, mask or dictionary activations → gain).
+//! - [`quant_network`]: [`QuantNetworkView`], a quantised enhancer's int8 network on the
+//!   core's integer kernels.
 //! - [`network_enhancer`]: [`NetworkEnhancer`], [`StreamingStft`] around [`NetworkGain`] with
 //!   rings for the context and the look-ahead.
 //! - [`enhancer_blob`] (feature `alloc`): [`EnhancerBlob`], the enhancer file of every method
-//!   (blob format version 6; 5 still read).
+//!   (blob format version 7; 5 and 6 still read).
+//! - [`quantized_network`] (feature `alloc`): [`QuantizedNetwork`], a quantised enhancer's
+//!   int8 layers in the file, and the post-training quantisation that makes them.
 //!
 //! # Invariants
 //!
@@ -34,20 +38,28 @@ pub mod gain_floor;
 pub mod network;
 pub mod network_enhancer;
 pub mod nmf_gain;
+pub mod quant_network;
+#[cfg(feature = "alloc")]
+pub mod quantized_network;
 pub mod stream;
 
 pub use enhancer::NmfEnhancer;
 #[cfg(feature = "alloc")]
 pub use enhancer_blob::{
-    ActivationFit, EnhancerBlob, EnhancerMethod, Network, NetworkLayer, RandomEnhancerSizes,
+    ActivationFit, EnhancerBlob, EnhancerMethod, LayerViews, Network, NetworkLayer, RandomEnhancerSizes,
 };
 pub use fft::{RealFft, Spectrum, BINS, FFT_SIZE};
 pub use gain_floor::GainFloor;
-pub use network::{FeatureView, LayerView, NetworkGain, OutputView};
+#[cfg(feature = "alloc")]
+pub use network::OwnedGainScratch;
+pub use network::{FeatureView, GainScratch, LayerView, NetworkGain, NetworkLayers, OutputView};
 #[cfg(feature = "alloc")]
 pub use network_enhancer::OwnedNetworkBuffers;
-pub use network_enhancer::{NetworkBuffers, NetworkEnhancer};
+pub use network_enhancer::{BufferLengths, NetworkBuffers, NetworkEnhancer};
 pub use nmf_gain::{
     magnitudes, wiener_gain, ActivationLoss, NmfGain, NmfGainSettings, MAX_UPDATES_PER_FRAME,
 };
+pub use quant_network::{QuantLayerView, QuantNetworkView};
+#[cfg(feature = "alloc")]
+pub use quantized_network::{NetworkRanges, QuantizedLayer, QuantizedNetwork};
 pub use stream::{StreamingStft, MAX_ABS_SAMPLE};

@@ -9,8 +9,9 @@
 
 use super::fft::{Spectrum, BINS, FFT_SIZE};
 use super::gain_floor::GainFloor;
-use super::network::{NetworkGain, OutputView};
+use super::network::{GainScratch, LayerView, NetworkGain, NetworkLayers, OutputView};
 use super::nmf_gain::magnitudes;
+use super::quant_network::{padded, QuantNetworkView, MAX_INT8_INPUTS};
 use super::stream::StreamingStft;
 use crate::error::{len_u32, Field, InputError, ModelError};
 use crate::front_end::FrontEnd;
@@ -23,19 +24,42 @@ pub struct NetworkBuffers<'b> {
     pub frames: &'b mut [f32],
     /// Spectra waiting for their look-ahead: at least `after + 1`.
     pub spectra: &'b mut [Spectrum],
-    /// The network's input and scratch: at least `width + scratch_len` values.
+    /// The network's input and f32 scratch.
     pub work: &'b mut [f32],
+    /// int16 activations of a quantised network (4-byte aligned on a Cortex-M4 for the
+    /// `SMLAD` kernel; empty for an f32 one).
+    pub int: &'b mut [i16],
+    /// int32 accumulators of a quantised network (empty for an f32 one).
+    pub acc: &'b mut [i32],
+}
+
+/// The lengths of the [`NetworkBuffers`] a network needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BufferLengths {
+    /// [`NetworkBuffers::frames`].
+    pub frames: usize,
+    /// [`NetworkBuffers::spectra`].
+    pub spectra: usize,
+    /// [`NetworkBuffers::work`]: the input width and the f32 scratch.
+    pub work: usize,
+    /// [`NetworkBuffers::int`].
+    pub int: usize,
+    /// [`NetworkBuffers::acc`].
+    pub acc: usize,
 }
 
 impl NetworkBuffers<'_> {
-    /// `(frames, spectra, work)` lengths `net` needs.
-    pub fn lengths(net: &NetworkGain) -> (usize, usize, usize) {
+    /// The lengths `net` needs.
+    pub fn lengths(net: &NetworkGain) -> BufferLengths {
         let f = &net.features;
-        (
-            (f.before + 1 + f.after) * BINS,
-            f.after + 1,
-            f.width() + net.scratch_len(),
-        )
+        let (float, int, acc) = net.scratch_lengths();
+        BufferLengths {
+            frames: (f.before + 1 + f.after) * BINS,
+            spectra: f.after + 1,
+            work: f.width() + float,
+            int,
+            acc,
+        }
     }
 }
 
@@ -47,17 +71,21 @@ pub struct OwnedNetworkBuffers {
     frames: alloc::vec::Vec<f32>,
     spectra: alloc::vec::Vec<Spectrum>,
     work: alloc::vec::Vec<f32>,
+    int: alloc::vec::Vec<i16>,
+    acc: alloc::vec::Vec<i32>,
 }
 
 #[cfg(feature = "alloc")]
 impl OwnedNetworkBuffers {
     /// Zeroed buffers of the [`NetworkBuffers::lengths`] `net` needs.
     pub fn for_network(net: &NetworkGain) -> Self {
-        let (frames, spectra, work) = NetworkBuffers::lengths(net);
+        let n = NetworkBuffers::lengths(net);
         Self {
-            frames: alloc::vec![0.0; frames],
-            spectra: alloc::vec![Spectrum::default(); spectra],
-            work: alloc::vec![0.0; work],
+            frames: alloc::vec![0.0; n.frames],
+            spectra: alloc::vec![Spectrum::default(); n.spectra],
+            work: alloc::vec![0.0; n.work],
+            int: alloc::vec![0; n.int],
+            acc: alloc::vec![0; n.acc],
         }
     }
 
@@ -67,6 +95,8 @@ impl OwnedNetworkBuffers {
             frames: &mut self.frames,
             spectra: &mut self.spectra,
             work: &mut self.work,
+            int: &mut self.int,
+            acc: &mut self.acc,
         }
     }
 }
@@ -97,29 +127,10 @@ fn check_sizes(net: &NetworkGain) -> Result<(), ModelError> {
             index: 0,
         });
     }
-    if net.layers.is_empty() {
-        return Err(mismatch(Field::Layers, 1, 0));
-    }
-    let mut inputs = f.width();
-    for (i, layer) in net.layers.iter().enumerate() {
-        if layer.inputs != inputs || layer.outputs == 0 {
-            return Err(ModelError::OutOfRange {
-                field: Field::Layers,
-                index: len_u32(i),
-            });
-        }
-        if Some(layer.weights.len()) != layer.inputs.checked_mul(layer.outputs) {
-            return Err(mismatch(
-                Field::LayerWeights,
-                layer.inputs * layer.outputs,
-                layer.weights.len(),
-            ));
-        }
-        if layer.bias.len() != layer.outputs {
-            return Err(mismatch(Field::LayerBias, layer.outputs, layer.bias.len()));
-        }
-        inputs = layer.outputs;
-    }
+    let inputs = match net.layers {
+        NetworkLayers::Float(layers) => check_float_layers(f.width(), layers)?,
+        NetworkLayers::Int8(q) => check_int8_layers(f.width(), &q)?,
+    };
     match net.output {
         OutputView::Mask if inputs != 2 * BINS => Err(mismatch(Field::Layers, 2 * BINS, inputs)),
         OutputView::Activations {
@@ -146,6 +157,90 @@ fn check_sizes(net: &NetworkGain) -> Result<(), ModelError> {
     }
 }
 
+fn layer_error(i: usize) -> ModelError {
+    ModelError::OutOfRange {
+        field: Field::Layers,
+        index: len_u32(i),
+    }
+}
+
+/// The f32 layers' sizes from `width` inputs on; returns the last layer's outputs.
+fn check_float_layers(width: usize, layers: &[LayerView]) -> Result<usize, ModelError> {
+    if layers.is_empty() {
+        return Err(mismatch(Field::Layers, 1, 0));
+    }
+    let mut inputs = width;
+    for (i, layer) in layers.iter().enumerate() {
+        if layer.inputs != inputs || layer.outputs == 0 {
+            return Err(layer_error(i));
+        }
+        if Some(layer.weights.len()) != layer.inputs.checked_mul(layer.outputs) {
+            return Err(mismatch(
+                Field::LayerWeights,
+                layer.inputs * layer.outputs,
+                layer.weights.len(),
+            ));
+        }
+        if layer.bias.len() != layer.outputs {
+            return Err(mismatch(Field::LayerBias, layer.outputs, layer.bias.len()));
+        }
+        inputs = layer.outputs;
+    }
+    Ok(inputs)
+}
+
+/// The int8 layers' sizes (padded inputs, multipliers on hidden layers, scales on the last)
+/// from `width` inputs on; returns the last layer's outputs.
+fn check_int8_layers(width: usize, q: &QuantNetworkView) -> Result<usize, ModelError> {
+    if q.layers.is_empty() {
+        return Err(mismatch(Field::QuantizedLayers, 1, 0));
+    }
+    if q.input_max < 1 {
+        return Err(ModelError::OutOfRange {
+            field: Field::InputMax,
+            index: 0,
+        });
+    }
+    let mut inputs = width;
+    let last = q.layers.len() - 1;
+    for (i, layer) in q.layers.iter().enumerate() {
+        if layer.inputs != inputs || layer.outputs == 0 || padded(layer.inputs) > MAX_INT8_INPUTS {
+            return Err(ModelError::OutOfRange {
+                field: Field::QuantizedLayers,
+                index: len_u32(i),
+            });
+        }
+        let weights = padded(layer.inputs).checked_mul(layer.outputs);
+        if Some(layer.weights.len()) != weights {
+            return Err(mismatch(
+                Field::QuantizedWeights,
+                weights.unwrap_or(usize::MAX),
+                layer.weights.len(),
+            ));
+        }
+        if layer.bias.len() != layer.outputs {
+            return Err(mismatch(Field::QuantizedBias, layer.outputs, layer.bias.len()));
+        }
+        let (multipliers, scales) = if i == last {
+            (0, layer.outputs)
+        } else {
+            (layer.outputs, 0)
+        };
+        if layer.multiplier.len() != multipliers {
+            return Err(mismatch(
+                Field::QuantizedMultiplier,
+                multipliers,
+                layer.multiplier.len(),
+            ));
+        }
+        if layer.output_scale.len() != scales {
+            return Err(mismatch(Field::QuantizedScale, scales, layer.output_scale.len()));
+        }
+        inputs = layer.outputs;
+    }
+    Ok(inputs)
+}
+
 /// A network enhancer (mask or dictionary activations) with hop `HOP`.
 #[derive(Debug)]
 pub struct NetworkEnhancer<'a, const HOP: usize> {
@@ -154,7 +249,8 @@ pub struct NetworkEnhancer<'a, const HOP: usize> {
     magnitude_exponent: f32,
     frames: &'a mut [f32],
     spectra: &'a mut [Spectrum],
-    work: &'a mut [f32],
+    /// `float` starts with the network's input.
+    scratch: GainScratch<'a>,
     /// Frames analysed since the start (or the last reset).
     seen: u64,
     spectrum: Spectrum,
@@ -178,23 +274,29 @@ impl<'a, const HOP: usize> NetworkEnhancer<'a, HOP> {
             return Err(mismatch(Field::Hop, HOP, front_end.hop as usize));
         }
         check_sizes(&net)?;
-        let (frames, spectra, work) = NetworkBuffers::lengths(&net);
-        if buffers.frames.len() < frames {
-            return Err(mismatch(Field::Buffer, frames, buffers.frames.len()));
-        }
-        if buffers.spectra.len() < spectra {
-            return Err(mismatch(Field::Buffer, spectra, buffers.spectra.len()));
-        }
-        if buffers.work.len() < work {
-            return Err(mismatch(Field::Buffer, work, buffers.work.len()));
+        let n = NetworkBuffers::lengths(&net);
+        for (needed, found) in [
+            (n.frames, buffers.frames.len()),
+            (n.spectra, buffers.spectra.len()),
+            (n.work, buffers.work.len()),
+            (n.int, buffers.int.len()),
+            (n.acc, buffers.acc.len()),
+        ] {
+            if found < needed {
+                return Err(mismatch(Field::Buffer, needed, found));
+            }
         }
         Ok(Self {
             stft: StreamingStft::new(front_end.window),
             net,
             magnitude_exponent: front_end.magnitude_exponent,
-            frames: &mut buffers.frames[..frames],
-            spectra: &mut buffers.spectra[..spectra],
-            work: &mut buffers.work[..work],
+            frames: &mut buffers.frames[..n.frames],
+            spectra: &mut buffers.spectra[..n.spectra],
+            scratch: GainScratch {
+                float: &mut buffers.work[..n.work],
+                int: &mut buffers.int[..n.int],
+                acc: &mut buffers.acc[..n.acc],
+            },
             seen: 0,
             spectrum: Spectrum::default(),
             magnitude: [0.0; BINS],
@@ -241,7 +343,7 @@ impl<'a, const HOP: usize> NetworkEnhancer<'a, HOP> {
         }
         let c = self.seen - 1 - after as u64;
         let width = self.net.features.width();
-        let (x, scratch) = self.work.split_at_mut(width);
+        let (x, float) = self.scratch.float.split_at_mut(width);
         // Frames c − before ..= c + after, oldest first.
         let first = ((c % ring as u64) as usize + ring - before) % ring;
         for (k, out) in x.chunks_exact_mut(BINS).enumerate() {
@@ -249,7 +351,12 @@ impl<'a, const HOP: usize> NetworkEnhancer<'a, HOP> {
             out.copy_from_slice(&self.frames[s * BINS..(s + 1) * BINS]);
         }
         self.net.features.standardise(x);
-        self.net.gain(x, scratch, &mut self.bin_gain);
+        let mut scratch = GainScratch {
+            float,
+            int: &mut *self.scratch.int,
+            acc: &mut *self.scratch.acc,
+        };
+        self.net.gain(x, &mut scratch, &mut self.bin_gain);
         self.gain_floor.apply(&mut self.bin_gain);
         let spectrum = &mut self.spectra[(c % spectra) as usize];
         for ((re, im), &g) in spectrum.re.iter_mut().zip(&mut spectrum.im).zip(&self.bin_gain) {

@@ -297,7 +297,7 @@ pub fn magnitudes(spectrum: &Spectrum, q: f32, out: &mut [f32; BINS]) {
     for ((v, &re), &im) in out.iter_mut().zip(&spectrum.re).zip(&spectrum.im) {
         let power = re * re + im * im;
         *v = if q == 1.0 {
-            libm::sqrtf(power)
+            crate::math::sqrt(power)
         } else if q == 2.0 {
             power
         } else {

@@ -298,9 +298,8 @@ pub fn frames(data: &DataArgs, out: &Path) -> Result<()> {
 /// `vaenmf inspect`.
 pub fn inspect(model: &Path) -> Result<()> {
     let bytes = std::fs::read(model).with_context(|| format!("{}: cannot read", model.display()))?;
-    // Versions after the model formats are speech enhancers (5 and 6).
-    let version = bytes.get(4..6).map(|v| u16::from_le_bytes([v[0], v[1]]));
-    if let Some(version) = version.filter(|&v| v > vaenmf_core::blob::FORMAT_VERSION) {
+    if crate::speech::methods::enhancer::is_enhancer_blob(&bytes) {
+        let version = u16::from_le_bytes([bytes[4], bytes[5]]);
         let enhancer = crate::speech::methods::enhancer::Enhancer::load(model)?;
         let blob = enhancer.blob();
         println!(

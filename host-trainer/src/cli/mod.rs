@@ -6,6 +6,7 @@
 pub mod args;
 pub mod commands;
 pub mod quantize;
+pub mod quantize_speech;
 pub mod speech;
 pub mod speech_args;
 

@@ -1,9 +1,10 @@
 //! `vaenmf quantize`: an f32 VAE-NMF model blob in, its int8 version out, with the accuracy
-//! against the f32 model on the calibration frames and, with `--test`, held-out frames.
+//! against the f32 model on the calibration frames and, with `--test`, held-out frames; or a
+//! network speech enhancer in, its int8 network out ([`super::quantize_speech`]).
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 use serde_json::json;
 use vaenmf_core::quant::calibrate::Variant;
@@ -14,14 +15,18 @@ use crate::data::prepare::Scaling;
 use crate::export::read_blob;
 use crate::output::OutputSet;
 use crate::quantize::{accuracy, quantize_model, Accuracy};
+use crate::speech::methods::enhancer::is_enhancer_blob;
 
 /// `vaenmf quantize`.
 #[derive(Debug, Args)]
 pub struct QuantizeArgs {
-    /// The f32 VAE-NMF model blob.
+    /// The f32 VAE-NMF model blob, or a network speech enhancer (dnn, vae-nmf, nmf-dict-net,
+    /// vae-nmf-e2e).
     pub model: PathBuf,
     /// Calibration frames (`--data`: training frames, raw as the device receives them; the
-    /// model's scaling is applied) and their reading options.
+    /// model's scaling is applied) and their reading options. For a speech enhancer `--data`
+    /// is noisy training recordings: a WAV file, a folder of them or a `speech mix`
+    /// manifest.csv; `--test` a held-out `speech mix` manifest.csv (scored f32 against int8).
     #[command(flatten)]
     #[allow(missing_docs)]
     pub data: DataArgs,
@@ -55,6 +60,11 @@ fn line(what: &str, a: &Accuracy) -> String {
 
 /// Runs `vaenmf quantize`.
 pub fn run(args: &QuantizeArgs) -> Result<()> {
+    let bytes =
+        std::fs::read(&args.model).with_context(|| format!("{}: cannot read", args.model.display()))?;
+    if is_enhancer_blob(&bytes) {
+        return super::quantize_speech::run(args);
+    }
     let blob = read_blob(&args.model)?;
     let prepared = prepare(&args.data, &args.test.spec(), &Scaling::None)?;
     let variant = if args.hybrid {

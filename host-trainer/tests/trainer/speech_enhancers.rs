@@ -480,6 +480,7 @@ fn the_files_network_computes_what_burn_trained() {
         fit: None,
         network: Some(net.features.to_network(&net.mlp, net.scale.clone()).unwrap()),
         gain_floor: 0.0,
+        quantized: None,
     };
     let file_gain = Enhancer::new(blob).unwrap().gain(&test.noisy).unwrap();
     let worst = file_gain
@@ -502,6 +503,7 @@ fn the_files_network_computes_what_burn_trained() {
         fit: None,
         network: Some(mask_net.features.to_network(&mask_net.mlp, Vec::new()).unwrap()),
         gain_floor: 0.0,
+        quantized: None,
     };
     let file_mask = Enhancer::new(blob).unwrap().gain(&test.noisy).unwrap();
     let worst = file_mask

@@ -467,6 +467,7 @@ pub(super) fn enhancer(
         fit,
         network,
         gain_floor: gain_floor.value(),
+        quantized: None,
     };
     blob.validate()
         .with_context(|| format!("internal: the trained {} enhancer", method.name()))?;

@@ -1,4 +1,4 @@
-//! A speech enhancer of any method held as its file ([`EnhancerBlob`], blob format 6): what
+//! A speech enhancer of any method held as its file ([`EnhancerBlob`], blob format 7): what
 //! `speech train` writes, `speech enhance --model` reads and the tables score — one object, so
 //! a saved model enhances exactly as the one that was trained.
 //!
@@ -12,7 +12,9 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use nalgebra::DMatrix;
 use rayon::prelude::*;
-use vaenmf_core::speech::{ActivationFit, ActivationLoss, EnhancerBlob, EnhancerMethod, GainFloor};
+use vaenmf_core::speech::{
+    ActivationFit, ActivationLoss, EnhancerBlob, EnhancerMethod, FeatureView, GainFloor, OwnedGainScratch,
+};
 
 use super::separate::{
     activations, apply_gain, dictionary_gain, magnitude_matrix, SeparationConfig, Separator,
@@ -89,6 +91,7 @@ impl Enhancer {
             }),
             network: None,
             gain_floor: 0.0,
+            quantized: None,
         })
     }
 
@@ -166,26 +169,48 @@ impl Enhancer {
             .ok_or_else(|| anyhow::anyhow!("internal: an enhancer with neither a fit nor a network"))?;
         let features = net.features;
         let frames = noisy.ncols();
-        let mut compressed = vec![0.0f32; frames * bins];
-        for (frame, out) in noisy
-            .as_slice()
-            .chunks_exact(bins)
-            .zip(compressed.chunks_exact_mut(bins))
-        {
-            features.compress(frame, out);
-        }
+        let compressed = compressed(&features, noisy);
         let mut gain = DMatrix::zeros(bins, frames);
         gain.as_mut_slice()
             .par_chunks_mut(bins)
             .enumerate()
             .for_each_init(
-                || (vec![0.0f32; features.width()], vec![0.0f32; net.scratch_len()]),
+                || {
+                    (
+                        vec![0.0f32; features.width()],
+                        OwnedGainScratch::for_network(&net),
+                    )
+                },
                 |(input, scratch), (t, out)| {
                     features.stack(&compressed, frames, t, input);
-                    net.gain(input, scratch, out);
+                    net.gain(input, &mut scratch.borrow(), out);
                 },
             );
         Ok(gain)
+    }
+
+    /// Every frame's network input (stacked with its context, standardised: frames × width,
+    /// frame after frame) for a noisy magnitude spectrogram `|X|^q`, as [`Self::gain`] feeds
+    /// the network; empty for the multiplicative-update methods.
+    pub fn network_inputs(&self, noisy: &DMatrix<f32>) -> Vec<f32> {
+        let layers = self.blob.layer_views();
+        let Some(net) = self.blob.network_gain(&layers) else {
+            return Vec::new();
+        };
+        let features = net.features;
+        let (frames, width) = (noisy.ncols(), features.width());
+        let compressed = compressed(&features, noisy);
+        let mut inputs = vec![0.0f32; frames * width];
+        inputs
+            .par_chunks_mut(width)
+            .enumerate()
+            .for_each(|(t, input)| features.stack(&compressed, frames, t, input));
+        inputs
+    }
+
+    /// The magnitude spectrogram `|X|^q` of `noisy` (at the front end's rate).
+    pub fn magnitudes(&self, noisy: &[f32]) -> DMatrix<f32> {
+        magnitude_matrix(&self.stft.forward(noisy), self.blob.front_end.magnitude_exponent)
     }
 
     /// The speech estimate of `noisy` (at the front end's rate), as long as it.
@@ -196,6 +221,28 @@ impl Enhancer {
         self.stft
             .inverse(&apply_gain(&spec, gain.as_slice()), noisy.len())
     }
+}
+
+/// The log-compressed frames of `noisy` (bins × frames), frame after frame.
+fn compressed(features: &FeatureView, noisy: &DMatrix<f32>) -> Vec<f32> {
+    let bins = noisy.nrows();
+    let mut out = vec![0.0f32; noisy.len()];
+    for (frame, o) in noisy
+        .as_slice()
+        .chunks_exact(bins)
+        .zip(out.chunks_exact_mut(bins))
+    {
+        features.compress(frame, o);
+    }
+    out
+}
+
+/// Whether `bytes` hold a speech enhancer (a blob version after the model formats), not a
+/// model.
+pub fn is_enhancer_blob(bytes: &[u8]) -> bool {
+    bytes
+        .get(4..6)
+        .is_some_and(|v| u16::from_le_bytes([v[0], v[1]]) > vaenmf_core::blob::FORMAT_VERSION)
 }
 
 /// The enhancer in one line: method-specific sizes, multiply-adds per frame (streamed, the
@@ -215,13 +262,15 @@ pub fn describe_enhancer(blob: &EnhancerBlob) -> String {
         ));
     }
     if let Some(net) = &blob.network {
-        let widths: Vec<String> = std::iter::once(net.layers.first().map_or(0, |l| l.inputs))
-            .chain(net.layers.iter().map(|l| l.outputs))
+        let sizes = blob.layer_sizes();
+        let widths: Vec<String> = std::iter::once(sizes.first().map_or(0, |l| l.0))
+            .chain(sizes.iter().map(|l| l.1))
             .map(|w| w.to_string())
             .collect();
         parts.push(format!(
-            "network {} (context {} before, {} after)",
+            "network {}{} (context {} before, {} after)",
             widths.join("→"),
+            if blob.quantized.is_some() { " int8" } else { "" },
             net.context_before,
             net.context_after
         ));
@@ -255,7 +304,12 @@ pub fn enhancer_summary(blob: &EnhancerBlob) -> serde_json::Value {
         "network": blob.network.as_ref().map(|n| serde_json::json!({
             "context_before": n.context_before,
             "context_after": n.context_after,
-            "layers": n.layers.iter().map(|l| [l.inputs, l.outputs]).collect::<Vec<_>>(),
+            "layers": blob.layer_sizes().iter().map(|l| [l.0, l.1]).collect::<Vec<_>>(),
+        })),
+        "quantized": blob.quantized.as_ref().map(|q| serde_json::json!({
+            "input_step": q.input_step,
+            "input_max": q.input_max,
+            "parameter_bytes": q.parameter_bytes(),
         })),
         "macs_per_frame": blob.macs_per_frame(DEFAULT_UPDATES_PER_FRAME),
         "streamed_updates_per_frame": blob.fit.map(|_| DEFAULT_UPDATES_PER_FRAME),
