@@ -388,7 +388,12 @@ pub fn parts() -> vaenmf_core::ModelParts<'static, M, H1, H2, R> {
         ));
     }
 
-    let speech = speech_code(&manifest, place);
+    // The micro:bit (Cortex-M0, 256 KiB of flash) does not run the speech enhancer.
+    let speech = if microbit {
+        String::new()
+    } else {
+        speech_code(&manifest, place)
+    };
 
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     fs::write(out.join("model.rs"), code).expect("write model.rs");

@@ -6,7 +6,7 @@ use vaenmf_core::front_end::Window;
 use vaenmf_core::gamma::Prng;
 use vaenmf_core::speech::quantized_network::{calibrate, quantize};
 use vaenmf_core::speech::{
-    magnitudes, EnhancerBlob, EnhancerMethod, NetworkBuffers, NetworkEnhancer, NetworkLayers,
+    magnitudes, BufferLengths, EnhancerBlob, EnhancerMethod, NetworkBuffers, NetworkEnhancer, NetworkLayers,
     OwnedGainScratch, OwnedNetworkBuffers, RandomEnhancerSizes, Spectrum, StreamingStft, BINS, FFT_SIZE,
 };
 use vaenmf_core::{Field, FrontEnd, InputError, ModelError};
@@ -193,7 +193,7 @@ fn sizes_are_checked() {
     let blob = blob(EnhancerMethod::Dnn, (1, 1));
     let layers = blob.layer_views();
     let net = blob.network_gain(&layers).unwrap();
-    let n = NetworkBuffers::lengths(&net);
+    let n = BufferLengths::of(&net);
     assert_eq!((n.frames, n.spectra, n.int, n.acc), (3 * BINS, 2, 0, 0));
     let work = n.work;
     let (mut f, mut s, mut w) = (
@@ -201,7 +201,9 @@ fn sizes_are_checked() {
         vec![Spectrum::default(); n.spectra],
         vec![0.0; work - 1],
     );
+    let mut stft = StreamingStft::ZEROED;
     let short = NetworkBuffers {
+        stft: &mut stft,
         frames: &mut f,
         spectra: &mut s,
         work: &mut w,
@@ -217,8 +219,9 @@ fn sizes_are_checked() {
         }
     );
     let mut buffers = OwnedNetworkBuffers::for_network(&net);
+    let mut buffers_64 = OwnedNetworkBuffers::<64>::for_network(&net);
     assert!(matches!(
-        NetworkEnhancer::<64>::new_checked(&front_end(), net, buffers.borrow()).unwrap_err(),
+        NetworkEnhancer::<64>::new_checked(&front_end(), net, buffers_64.borrow()).unwrap_err(),
         ModelError::DimensionMismatch {
             field: Field::Hop,
             ..

@@ -11,7 +11,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use vaenmf_core::speech::{EnhancerBlob, NetworkBuffers, FFT_SIZE};
+use vaenmf_core::speech::{BufferLengths, EnhancerBlob, FFT_SIZE};
 
 use super::{fail, literal};
 
@@ -175,7 +175,7 @@ pub fn network() -> vaenmf_core::speech::NetworkGain<'static> {{
     );
     let views = blob.layer_views();
     let gain = blob.network_gain(&views).expect("a network enhancer");
-    let n = NetworkBuffers::lengths(&gain);
+    let n = BufferLengths::of(&gain);
     let _ = writeln!(
         code,
         "pub const FRAMES_LEN: usize = {};\npub const SPECTRA_LEN: usize = {};\npub const WORK_LEN: usize = {};\npub const INT_LEN: usize = {};\npub const ACC_LEN: usize = {};",

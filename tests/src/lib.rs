@@ -113,7 +113,25 @@ impl Board {
 }
 
 /// The firmware's binaries (`live` needs a board with an ADC source).
-pub const FIRMWARE_BINARIES: [&str; 4] = ["vaenmf-firmware-example", "selftest", "kernel_bench", "live"];
+pub const FIRMWARE_BINARIES: [&str; 5] = [
+    "vaenmf-firmware-example",
+    "selftest",
+    "kernel_bench",
+    "live",
+    "speech",
+];
+
+/// What the `speech` binary embeds (`VAENMF_SPEECH_MODEL`, `VAENMF_SPEECH_WAV`) and where a
+/// QEMU run writes its enhanced samples (`VAENMF_SPEECH_OUT`).
+#[derive(Debug, Clone, Copy)]
+pub struct SpeechFiles<'a> {
+    /// The enhancer.
+    pub model: &'a Path,
+    /// The noisy recording.
+    pub wav: &'a Path,
+    /// The output WAV, or none (the firmware prints the samples' checksum only).
+    pub out: Option<&'a Path>,
+}
 
 /// Flash (vector table, code, read-only data, initialised data) and static RAM (data, bss) of
 /// a firmware ELF, bytes. The stack takes the rest of RAM.
@@ -132,18 +150,18 @@ pub fn footprint(elf: &Path) -> Result<(u64, u64), String> {
 /// too large for the part is named by `build.rs`), the linker's overflow restated with the
 /// board, or a footprint over the part's limits.
 pub fn build_board(board: Board, tag: &str, model: &Path, frames: &Path) -> Result<PathBuf, String> {
-    let dir =
-        cargo_build(&["--features", board.feature()], Core::M4, tag, model, frames).map_err(|stderr| {
-            match stderr.lines().find(|l| l.contains("overflowed by")) {
-                Some(line) => format!(
-                    "{} with {} does not fit the part's memory: {}",
-                    board.feature(),
-                    model.display(),
-                    line.trim()
-                ),
-                None => stderr,
-            }
-        })?;
+    let env = [("VAENMF_MODEL", model.as_os_str()), ("VAENMF_FRAMES", frames.as_os_str())];
+    let dir = cargo_build(&["--features", board.feature()], Core::M4, tag, &env).map_err(|stderr| {
+        match stderr.lines().find(|l| l.contains("overflowed by")) {
+            Some(line) => format!(
+                "{} with {} does not fit the part's memory: {}",
+                board.feature(),
+                model.display(),
+                line.trim()
+            ),
+            None => stderr,
+        }
+    })?;
     let (flash_limit, ram_limit) = board.limits();
     for bin in FIRMWARE_BINARIES {
         let elf = dir.join(bin);
@@ -171,11 +189,27 @@ pub fn build_firmware(tag: &str, model: &Path, frames: &Path) -> Result<PathBuf,
 
 /// [`build_firmware`] for `core`'s target.
 pub fn build_firmware_for(core: Core, tag: &str, model: &Path, frames: &Path) -> Result<PathBuf, String> {
-    cargo_build(&[], core, tag, model, frames)
+    let env = [("VAENMF_MODEL", model.as_os_str()), ("VAENMF_FRAMES", frames.as_os_str())];
+    cargo_build(&[], core, tag, &env)
 }
 
-/// Builds every firmware binary with `model` and `frames` embedded and copies the ELFs this
-/// build produced to `target/firmware/<tag>/<target>/release`. Every build shares one target
+/// Builds the firmware for QEMU's Cortex-M4F, or with `features` for a board, with the
+/// `speech` binary embedding `speech` (the EMG binaries their defaults) and returns the
+/// `speech` ELF, or the build's stderr on failure.
+pub fn build_speech(tag: &str, speech: SpeechFiles, features: &[&str]) -> Result<PathBuf, String> {
+    let mut env = vec![
+        ("VAENMF_SPEECH_MODEL", speech.model.as_os_str()),
+        ("VAENMF_SPEECH_WAV", speech.wav.as_os_str()),
+    ];
+    if let Some(out) = speech.out {
+        env.push(("VAENMF_SPEECH_OUT", out.as_os_str()));
+    }
+    cargo_build(features, Core::M4, tag, &env).map(|dir| dir.join("speech"))
+}
+
+/// Builds every firmware binary with the files `env` names embedded (the firmware's defaults
+/// for the others) and copies the ELFs this build produced to
+/// `target/firmware/<tag>/<target>/release`. Every build shares one target
 /// directory, `target/firmware/shared` (a nested cargo on the workspace's target directory
 /// would wait for the lock an outer `cargo test` holds): the dependencies are compiled once,
 /// and only the firmware crate again for each model. Builds and copies of one process take
@@ -185,8 +219,7 @@ fn cargo_build(
     extra: &[&str],
     core: Core,
     tag: &str,
-    model: &Path,
-    frames: &Path,
+    env: &[(&str, &std::ffi::OsStr)],
 ) -> Result<PathBuf, String> {
     static ONE_BUILD_AT_A_TIME: Mutex<()> = Mutex::new(());
     let _turn = ONE_BUILD_AT_A_TIME
@@ -206,8 +239,13 @@ fn cargo_build(
         .arg("--target-dir")
         .arg(root().join("target/firmware/shared"))
         .current_dir(root().join("firmware-example"))
-        .env("VAENMF_MODEL", model)
-        .env("VAENMF_FRAMES", frames)
+        // Each build embeds only what it names: no setting leaks in from the caller's shell.
+        .env_remove("VAENMF_MODEL")
+        .env_remove("VAENMF_FRAMES")
+        .env_remove("VAENMF_SPEECH_MODEL")
+        .env_remove("VAENMF_SPEECH_WAV")
+        .env_remove("VAENMF_SPEECH_OUT")
+        .envs(env.iter().copied())
         .env_remove("RUSTFLAGS")
         .output()
         .map_err(|e| format!("cannot run cargo: {e}"))?;

@@ -52,17 +52,25 @@ impl Default for RealFft {
 impl RealFft {
     /// Computes the twiddle factors (in f64 with `libm`, the same bits on every target).
     pub fn new() -> Self {
-        let mut twiddle_re = [0.0; HALF];
-        let mut twiddle_im = [0.0; HALF];
+        let mut fft = Self::ZEROED;
+        fft.compute_twiddles();
+        fft
+    }
+
+    /// All zeros, twiddles included — a `static`'s initial value (no copy on the stack);
+    /// [`Self::compute_twiddles`] makes it usable.
+    pub const ZEROED: Self = Self {
+        twiddle_re: [0.0; HALF],
+        twiddle_im: [0.0; HALF],
+        folded: [Complex32::new(0.0, 0.0); HALF],
+    };
+
+    /// Fills the twiddle factors in place.
+    pub fn compute_twiddles(&mut self) {
         for k in 0..HALF {
             let angle = 2.0 * core::f64::consts::PI * k as f64 / FFT_SIZE as f64;
-            twiddle_re[k] = libm::cos(angle) as f32;
-            twiddle_im[k] = libm::sin(angle) as f32;
-        }
-        Self {
-            twiddle_re,
-            twiddle_im,
-            folded: [Complex32::new(0.0, 0.0); HALF],
+            self.twiddle_re[k] = libm::cos(angle) as f32;
+            self.twiddle_im[k] = libm::sin(angle) as f32;
         }
     }
 

@@ -16,10 +16,14 @@ use super::stream::StreamingStft;
 use crate::error::{len_u32, Field, InputError, ModelError};
 use crate::front_end::FrontEnd;
 
-/// The rings and work space of a [`NetworkEnhancer`], borrowed from the caller (a `static`
-/// on a device). [`NetworkBuffers::lengths`] gives the sizes a network needs.
+/// The state, rings and work space of a [`NetworkEnhancer`], borrowed from the caller
+/// (`static`s on a device, so that no large state is built on the stack and copied).
+/// [`BufferLengths::of`] gives the sizes a network needs.
 #[derive(Debug)]
-pub struct NetworkBuffers<'b> {
+pub struct NetworkBuffers<'b, const HOP: usize> {
+    /// The STFT's state (any: the enhancer configures it for the front end's window and puts
+    /// it at rest; [`StreamingStft::ZEROED`] for a `static`).
+    pub stft: &'b mut StreamingStft<HOP>,
     /// Log-compressed frames: at least `(before + 1 + after) · BINS` values.
     pub frames: &'b mut [f32],
     /// Spectra waiting for their look-ahead: at least `after + 1`.
@@ -48,12 +52,12 @@ pub struct BufferLengths {
     pub acc: usize,
 }
 
-impl NetworkBuffers<'_> {
+impl BufferLengths {
     /// The lengths `net` needs.
-    pub fn lengths(net: &NetworkGain) -> BufferLengths {
+    pub fn of(net: &NetworkGain) -> Self {
         let f = &net.features;
         let (float, int, acc) = net.scratch_lengths();
-        BufferLengths {
+        Self {
             frames: (f.before + 1 + f.after) * BINS,
             spectra: f.after + 1,
             work: f.width() + float,
@@ -67,7 +71,8 @@ impl NetworkBuffers<'_> {
 /// stream; a device borrows `static`s instead).
 #[cfg(feature = "alloc")]
 #[derive(Debug, Clone)]
-pub struct OwnedNetworkBuffers {
+pub struct OwnedNetworkBuffers<const HOP: usize> {
+    stft: alloc::boxed::Box<StreamingStft<HOP>>,
     frames: alloc::vec::Vec<f32>,
     spectra: alloc::vec::Vec<Spectrum>,
     work: alloc::vec::Vec<f32>,
@@ -76,11 +81,12 @@ pub struct OwnedNetworkBuffers {
 }
 
 #[cfg(feature = "alloc")]
-impl OwnedNetworkBuffers {
-    /// Zeroed buffers of the [`NetworkBuffers::lengths`] `net` needs.
+impl<const HOP: usize> OwnedNetworkBuffers<HOP> {
+    /// Zeroed buffers of the [`BufferLengths`] `net` needs.
     pub fn for_network(net: &NetworkGain) -> Self {
-        let n = NetworkBuffers::lengths(net);
+        let n = BufferLengths::of(net);
         Self {
+            stft: alloc::boxed::Box::new(StreamingStft::ZEROED),
             frames: alloc::vec![0.0; n.frames],
             spectra: alloc::vec![Spectrum::default(); n.spectra],
             work: alloc::vec![0.0; n.work],
@@ -90,8 +96,9 @@ impl OwnedNetworkBuffers {
     }
 
     /// The buffers, borrowed for a [`NetworkEnhancer`].
-    pub fn borrow(&mut self) -> NetworkBuffers<'_> {
+    pub fn borrow(&mut self) -> NetworkBuffers<'_, HOP> {
         NetworkBuffers {
+            stft: &mut self.stft,
             frames: &mut self.frames,
             spectra: &mut self.spectra,
             work: &mut self.work,
@@ -244,7 +251,7 @@ fn check_int8_layers(width: usize, q: &QuantNetworkView) -> Result<usize, ModelE
 /// A network enhancer (mask or dictionary activations) with hop `HOP`.
 #[derive(Debug)]
 pub struct NetworkEnhancer<'a, const HOP: usize> {
-    stft: StreamingStft<HOP>,
+    stft: &'a mut StreamingStft<HOP>,
     net: NetworkGain<'a>,
     magnitude_exponent: f32,
     frames: &'a mut [f32],
@@ -261,20 +268,20 @@ pub struct NetworkEnhancer<'a, const HOP: usize> {
 
 impl<'a, const HOP: usize> NetworkEnhancer<'a, HOP> {
     /// Checks the front end (valid, [`FFT_SIZE`]-point, hop `HOP`), the network's sizes
-    /// against each other and the buffers against [`NetworkBuffers::lengths`]. The values are
+    /// against each other and the buffers against [`BufferLengths::of`]. The values are
     /// the model file's to check ([`super::EnhancerBlob::validate`]); any that slip through
     /// give gains in [0, 1] all the same.
     pub fn new_checked(
         front_end: &FrontEnd,
         net: NetworkGain<'a>,
-        buffers: NetworkBuffers<'a>,
+        buffers: NetworkBuffers<'a, HOP>,
     ) -> Result<Self, ModelError> {
         front_end.validate(BINS as u32)?;
         if front_end.hop as usize != HOP {
             return Err(mismatch(Field::Hop, HOP, front_end.hop as usize));
         }
         check_sizes(&net)?;
-        let n = NetworkBuffers::lengths(&net);
+        let n = BufferLengths::of(&net);
         for (needed, found) in [
             (n.frames, buffers.frames.len()),
             (n.spectra, buffers.spectra.len()),
@@ -286,8 +293,9 @@ impl<'a, const HOP: usize> NetworkEnhancer<'a, HOP> {
                 return Err(mismatch(Field::Buffer, needed, found));
             }
         }
+        buffers.stft.configure(front_end.window);
         Ok(Self {
-            stft: StreamingStft::new(front_end.window),
+            stft: buffers.stft,
             net,
             magnitude_exponent: front_end.magnitude_exponent,
             frames: &mut buffers.frames[..n.frames],

@@ -40,29 +40,40 @@ impl<const HOP: usize> StreamingStft<HOP> {
 
     /// A stream at rest (every past sample zero) with the periodic `window`.
     pub fn new(window: Window) -> Self {
+        let mut stft = Self::ZEROED;
+        stft.configure(window);
+        stft
+    }
+
+    /// All zeros — a `static`'s initial value, which a device then [`Self::configure`]s in
+    /// place rather than building 12 KiB of state on its stack and copying it.
+    pub const ZEROED: Self = Self {
+        window: [0.0; FFT_SIZE],
+        inverse_norm: [0.0; HOP],
+        fft: RealFft::ZEROED,
+        input: [0.0; FFT_SIZE],
+        overlap: [0.0; FFT_SIZE],
+        scratch: [0.0; FFT_SIZE],
+    };
+
+    /// Sets the periodic `window` (and the FFT's twiddles) in place and puts the stream at
+    /// rest.
+    pub fn configure(&mut self, window: Window) {
         #[allow(clippy::let_unit_value)]
         let () = Self::HOP_IS_VALID;
-        let mut w = [0.0f32; FFT_SIZE];
-        for (i, v) in w.iter_mut().enumerate() {
+        for (i, v) in self.window.iter_mut().enumerate() {
             *v = window.value(i, FFT_SIZE) as f32;
         }
-        let mut inverse_norm = [0.0f32; HOP];
-        for (j, v) in inverse_norm.iter_mut().enumerate() {
+        for (j, v) in self.inverse_norm.iter_mut().enumerate() {
             let sum: f64 = (j..FFT_SIZE)
                 .step_by(HOP)
-                .map(|i| f64::from(w[i]) * f64::from(w[i]))
+                .map(|i| f64::from(self.window[i]) * f64::from(self.window[i]))
                 .sum();
             // Every window this crate offers is positive somewhere in each phase: sum > 0.
             *v = (1.0 / sum) as f32;
         }
-        Self {
-            window: w,
-            inverse_norm,
-            fft: RealFft::new(),
-            input: [0.0; FFT_SIZE],
-            overlap: [0.0; FFT_SIZE],
-            scratch: [0.0; FFT_SIZE],
-        }
+        self.fft.compute_twiddles();
+        self.reset();
     }
 
     /// Forgets every past sample (the stream at rest again).

@@ -256,6 +256,37 @@ fn integer_kernel_checks<W: core::fmt::Write>(c: &mut Checks<W>) {
     let _ = dsp_ran;
 }
 
+/// The speech front end's magnitudes (`VSQRT.F32` on a Cortex-M4F) equal libm's correctly
+/// rounded `sqrtf` bit for bit: zeros, subnormals, every binade, ∞ and NaN.
+fn sqrt_checks<W: core::fmt::Write>(c: &mut Checks<W>) {
+    use vaenmf_core::speech::{magnitudes, Spectrum, BINS};
+    let mut spectrum = Spectrum::default();
+    let mut same = true;
+    let mut seed = 0x9E37_79B9u32;
+    for round in 0..64 {
+        for k in 0..BINS {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            // re² + im² over every binade: exponents from −75 (subnormal squares) to +63.
+            let e = (seed % 139) as i32 - 75;
+            spectrum.re[k] = libm::ldexpf((seed >> 8) as f32 / 16_777_216.0, e);
+            spectrum.im[k] = if k % 3 == 0 { 0.0 } else { spectrum.re[k] * 0.75 };
+        }
+        if round == 0 {
+            spectrum.re[..6].copy_from_slice(&[0.0, -0.0, f32::MIN_POSITIVE, 1e-45, f32::INFINITY, f32::NAN]);
+        }
+        let mut m = [0.0f32; BINS];
+        magnitudes(&spectrum, 1.0, &mut m);
+        for k in 0..BINS {
+            let power = spectrum.re[k] * spectrum.re[k] + spectrum.im[k] * spectrum.im[k];
+            let want = libm::sqrtf(power);
+            same &= m[k].to_bits() == want.to_bits() || (m[k].is_nan() && want.is_nan());
+        }
+    }
+    c.check("front-end sqrt = libm sqrtf, bit for bit", same);
+}
+
 #[entry]
 fn main() -> ! {
     vaenmf_firmware_example::board::init();
@@ -330,6 +361,7 @@ fn main() -> ! {
     #[cfg(vaenmf_quantized)]
     quantized_model_checks(&mut c);
     integer_kernel_checks(&mut c);
+    sqrt_checks(&mut c);
 
     let (passed, failed) = (c.passed, c.failed);
     let _ = writeln!(c.out, "selftest: {passed} passed, {failed} failed");
