@@ -194,7 +194,8 @@ fn a_quantised_enhancer_round_trips_and_every_broken_part_is_named() {
     for cut in PREAMBLE_LEN..bytes.len() {
         assert!(EnhancerBlob::from_bytes(&bytes[..cut]).is_err(), "cut at {cut}");
     }
-    let edits: Vec<(fn(&mut EnhancerBlob), ModelError)> = vec![
+    type Edit = fn(&mut EnhancerBlob);
+    let edits: Vec<(Edit, ModelError)> = vec![
         (
             |b| b.quantized.as_mut().unwrap().layers[0].weights[5] = -128,
             ModelError::OutOfRange {

@@ -36,7 +36,7 @@ fn floats(name: &str, values: &[f32], bytes: &mut usize) -> String {
 }
 
 fn integers<T: std::fmt::Display>(name: &str, ty: &str, values: &[T], bytes: &mut usize) -> String {
-    *bytes += std::mem::size_of::<T>() * values.len();
+    *bytes += std::mem::size_of_val(values);
     let mut s = format!("pub static {name}: [{ty}; {}] = [", values.len());
     for v in values {
         let _ = write!(s, "{v},");

@@ -150,9 +150,15 @@ pub fn footprint(elf: &Path) -> Result<(u64, u64), String> {
 /// too large for the part is named by `build.rs`), the linker's overflow restated with the
 /// board, or a footprint over the part's limits.
 pub fn build_board(board: Board, tag: &str, model: &Path, frames: &Path) -> Result<PathBuf, String> {
-    let env = [("VAENMF_MODEL", model.as_os_str()), ("VAENMF_FRAMES", frames.as_os_str())];
-    let dir = cargo_build(&["--features", board.feature()], Core::M4, tag, &env).map_err(|stderr| {
-        match stderr.lines().find(|l| l.contains("overflowed by")) {
+    let env = [
+        ("VAENMF_MODEL", model.as_os_str()),
+        ("VAENMF_FRAMES", frames.as_os_str()),
+    ];
+    let dir =
+        cargo_build(&["--features", board.feature()], Core::M4, tag, &env).map_err(|stderr| match stderr
+            .lines()
+            .find(|l| l.contains("overflowed by"))
+        {
             Some(line) => format!(
                 "{} with {} does not fit the part's memory: {}",
                 board.feature(),
@@ -160,8 +166,7 @@ pub fn build_board(board: Board, tag: &str, model: &Path, frames: &Path) -> Resu
                 line.trim()
             ),
             None => stderr,
-        }
-    })?;
+        })?;
     let (flash_limit, ram_limit) = board.limits();
     for bin in FIRMWARE_BINARIES {
         let elf = dir.join(bin);
@@ -189,7 +194,10 @@ pub fn build_firmware(tag: &str, model: &Path, frames: &Path) -> Result<PathBuf,
 
 /// [`build_firmware`] for `core`'s target.
 pub fn build_firmware_for(core: Core, tag: &str, model: &Path, frames: &Path) -> Result<PathBuf, String> {
-    let env = [("VAENMF_MODEL", model.as_os_str()), ("VAENMF_FRAMES", frames.as_os_str())];
+    let env = [
+        ("VAENMF_MODEL", model.as_os_str()),
+        ("VAENMF_FRAMES", frames.as_os_str()),
+    ];
     cargo_build(&[], core, tag, &env)
 }
 

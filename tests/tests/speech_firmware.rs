@@ -97,7 +97,10 @@ fn device_matches_host(tag: &str, model: &Path, wav: &Path) -> String {
     let host = float_wav(&expected, blob.front_end.sample_rate);
     assert_eq!(device.len(), host.len(), "{tag}: WAV length");
     if let Some(i) = device.iter().zip(&host).position(|(a, b)| a != b) {
-        panic!("{tag}: the device's WAV differs from the host's at byte {i} (sample {})", i.saturating_sub(68) / 4);
+        panic!(
+            "{tag}: the device's WAV differs from the host's at byte {i} (sample {})",
+            i.saturating_sub(68) / 4
+        );
     }
     let skips: Vec<usize> = printed
         .lines()
@@ -110,9 +113,15 @@ fn device_matches_host(tag: &str, model: &Path, wav: &Path) -> String {
         .unwrap_or_else(|| panic!("{tag}: no summary in {printed}"))
         .to_string();
     let delay = FFT_SIZE - HOP + blob.network.as_ref().unwrap().context_after as usize * HOP;
-    assert_eq!(field(&summary, "hops"), (noisy.len() + delay).div_ceil(HOP).to_string());
+    assert_eq!(
+        field(&summary, "hops"),
+        (noisy.len() + delay).div_ceil(HOP).to_string()
+    );
     assert_eq!(field(&summary, "skipped"), refused.len().to_string());
-    assert_eq!(field(&summary, "macs_per_hop"), blob.macs_per_frame(0).to_string());
+    assert_eq!(
+        field(&summary, "macs_per_hop"),
+        blob.macs_per_frame(0).to_string()
+    );
     assert_eq!(
         field(&summary, "latency_ms").parse::<f64>().unwrap(),
         blob.latency_seconds() * 1e3
@@ -124,7 +133,12 @@ fn device_matches_host(tag: &str, model: &Path, wav: &Path) -> String {
         .and_then(|l| field(l, "crc32").parse::<String>().ok())
         .unwrap_or_else(|| panic!("{tag}: no output line"));
     assert_eq!(crc, format!("{:08x}", crc32(&host[68..])));
-    for key in ["instructions_per_hop", "max_instructions_per_hop", "stack_bytes", "static_ram_bytes"] {
+    for key in [
+        "instructions_per_hop",
+        "max_instructions_per_hop",
+        "stack_bytes",
+        "static_ram_bytes",
+    ] {
         assert!(field(&summary, key).parse::<u64>().unwrap() > 0, "{key}");
     }
     summary

@@ -10,12 +10,17 @@
 //! cached flash, 3 on the STM32F411's at 100 MHz behind the ART accelerator) cost more, about
 //! 1.1–1.5 cycles per instruction on such loops. The table gives the time at 1.0 and 1.5.
 //! On a board the `summary` line's `cycles_per_frame` (DWT) is the measurement.
+//!
+//! Then the `speech` binary with the bundled int8 enhancer: flash and RAM per board, time per
+//! hop estimated the same way.
 
 use std::path::{Path, PathBuf};
 
 use vaenmf_core::gamma::Prng;
 use vaenmf_core::quant::calibrate::{calibrate, quantize, Variant};
-use vaenmf_system_tests::{build_board, build_firmware, footprint, run_qemu, Board};
+use vaenmf_system_tests::{
+    build_board, build_firmware, build_speech, footprint, run_qemu, Board, SpeechFiles,
+};
 
 use crate::firmware_bench::{blob, field, frames_csv, parse_frames};
 use crate::root;
@@ -120,6 +125,57 @@ pub fn footprint_table() -> Result<(), String> {
                 e.lines().find(|l| l.contains("does not fit")).unwrap_or(e).trim()
             ),
         }
+    }
+    speech_rows()
+}
+
+/// The `speech` binary with the bundled int8 enhancer and recording: its flash and static RAM
+/// per board (the board builds of the table above) and the time per 8 ms hop from the QEMU
+/// count.
+fn speech_rows() -> Result<(), String> {
+    let bundled = root().join("firmware-example/model");
+    let files = SpeechFiles {
+        model: &bundled.join("speech.vnmf"),
+        wav: &bundled.join("speech.wav"),
+        out: None,
+    };
+    eprintln!("+ speech firmware build for QEMU");
+    let out = run_qemu(&build_speech("footprint-speech-qemu", files, &[])?)?;
+    let summary = out
+        .lines()
+        .find_map(|l| l.strip_prefix("summary "))
+        .ok_or_else(|| "speech: no summary line".to_string())?;
+    let get = |key: &str| -> Result<f64, String> {
+        field(summary, key)
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| format!("speech: no {key} in `{summary}`"))
+    };
+    let (mean, max, stack) = (
+        get("instructions_per_hop")?,
+        get("max_instructions_per_hop")?,
+        get("stack_bytes")?,
+    );
+    println!("\n== the speech enhancer (`speech` binary, bundled int8 VAE-NMF and 2.8 s recording; a hop is 8 ms) ==");
+    println!("board            | flash KiB / part (recording incl.) | static RAM B + stack B | µs per hop, est. (1.0–1.5 cycles/instr) | share of the 8 ms hop");
+    for board in Board::ALL {
+        let elf = build_board(
+            board,
+            board.feature(),
+            &bundled.join("default.vnmf"),
+            &bundled.join("frames.csv"),
+        )?
+        .join("speech");
+        let (flash, ram) = footprint(&elf)?;
+        let clock = board.clock_hz() as f64;
+        let (lo, hi) = (mean / clock * 1e6, 1.5 * max / clock * 1e6);
+        println!(
+            "{:16} | {:7.1} / {:4} | {ram} + {stack:.0} | {lo:.0}–{hi:.0} (QEMU: mean {mean:.0}, max {max:.0} instr.) | {:.0}–{:.0} %",
+            board.feature(),
+            flash as f64 / 1024.0,
+            board.limits().0 / 1024,
+            lo / 80.0,
+            hi / 80.0
+        );
     }
     Ok(())
 }

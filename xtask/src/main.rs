@@ -3,7 +3,7 @@
 //! - `setup`: installs what the tests need (Cortex-M targets, `qemu-system-arm`).
 //! - `test`:  setup, then every test: host workspace tests and the no_std target builds.
 //! - `demo`:  the main job end to end.
-//! - `bench [core|trainer|speech|speech-table|firmware|quantize]`: the benchmarks (figures in
+//! - `bench [core|trainer|speech|speech-table|firmware|quantize|speech-firmware]`: the benchmarks (figures in
 //!   the README); all by default.
 //! - `fuzz [TARGET|all] [SECONDS]`: cargo-fuzz targets — the blob decoders and every file
 //!   loader a user feeds (WAV, NPY, MAT, CSV, manifest) — (nightly; installs what it needs).
@@ -15,6 +15,7 @@ mod firmware_bench;
 mod footprint;
 mod fuzz;
 mod quantize_bench;
+mod speech_firmware_bench;
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -32,7 +33,7 @@ fn main() {
         Some("fuzz") => fuzz::fuzz(&args[1..]),
         Some("footprint") => setup().and_then(|()| footprint::footprint_table()),
         _ => Err(
-            "usage: cargo xtask <setup|test|demo|bench [core|trainer|speech|speech-table|firmware|quantize]|fuzz [TARGET|all] [SECONDS]|footprint>"
+            "usage: cargo xtask <setup|test|demo|bench [core|trainer|speech|speech-table|firmware|quantize|speech-firmware]|fuzz [TARGET|all] [SECONDS]|footprint>"
                 .to_string(),
         ),
     };
@@ -452,13 +453,14 @@ fn demo_gait_matrix() -> PathBuf {
 }
 
 fn bench(only: Option<&str>) -> Result<(), String> {
-    const GROUPS: [&str; 6] = [
+    const GROUPS: [&str; 7] = [
         "core",
         "trainer",
         "speech",
         "speech-table",
         "firmware",
         "quantize",
+        "speech-firmware",
     ];
     if let Some(other) = only.filter(|g| !GROUPS.contains(g)) {
         return Err(format!(
@@ -486,6 +488,10 @@ fn bench(only: Option<&str>) -> Result<(), String> {
     }
     if all || only == Some("quantize") {
         quantize_bench::bench()?;
+    }
+    if all || only == Some("speech-firmware") {
+        setup()?;
+        speech_firmware_bench::bench()?;
     }
     Ok(())
 }

@@ -278,10 +278,9 @@ fn sqrt_checks<W: core::fmt::Write>(c: &mut Checks<W>) {
         }
         let mut m = [0.0f32; BINS];
         magnitudes(&spectrum, 1.0, &mut m);
-        for k in 0..BINS {
-            let power = spectrum.re[k] * spectrum.re[k] + spectrum.im[k] * spectrum.im[k];
-            let want = libm::sqrtf(power);
-            same &= m[k].to_bits() == want.to_bits() || (m[k].is_nan() && want.is_nan());
+        for ((&got, &re), &im) in m.iter().zip(&spectrum.re).zip(&spectrum.im) {
+            let want = libm::sqrtf(re * re + im * im);
+            same &= got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan());
         }
     }
     c.check("front-end sqrt = libm sqrtf, bit for bit", same);

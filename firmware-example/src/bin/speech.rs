@@ -89,7 +89,7 @@ mod enhance {
                 let header =
                     vaenmf_firmware_example::wav::float_header(FRONT_END.sample_rate, samples as u32);
                 f.write_all(&header)
-                    .unwrap_or_else(|()| panic!("cannot write the WAV header"));
+                    .unwrap_or_else(|_| panic!("cannot write the WAV header"));
                 f
             });
             #[cfg(feature = "defmt-logging")]
@@ -102,6 +102,12 @@ mod enhance {
             }
         }
 
+        /// Closes the file (`finish` never returns, so nothing would drop it).
+        fn close(self) {
+            #[cfg(not(feature = "defmt-logging"))]
+            drop(self.file);
+        }
+
         fn write(&mut self, samples: &[f32]) {
             for s in samples {
                 let bytes = s.to_le_bytes();
@@ -109,7 +115,7 @@ mod enhance {
                 #[cfg(not(feature = "defmt-logging"))]
                 if let Some(f) = self.file.as_mut() {
                     f.write_all(&bytes)
-                        .unwrap_or_else(|()| panic!("cannot write the output"));
+                        .unwrap_or_else(|_| panic!("cannot write the output"));
                 }
             }
             self.samples += samples.len();
@@ -179,7 +185,7 @@ mod enhance {
             "output samples={} crc32={:08x}",
             output.samples, !output.crc.0
         );
-        drop(output);
+        output.close();
         let stack_bytes = painted.high_water_bytes();
         let static_ram = stack::static_ram_bytes();
         let latency_ms = LATENCY_SAMPLES as f32 * 1000.0 / FRONT_END.sample_rate as f32;

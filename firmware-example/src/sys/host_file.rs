@@ -3,6 +3,10 @@
 
 use cortex_m_semihosting::{nr, syscall};
 
+/// The host stopped taking the bytes (disk full, file closed by QEMU).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteRefused;
+
 /// A host file open for writing; closed when dropped.
 pub struct HostFile {
     fd: usize,
@@ -23,13 +27,13 @@ impl HostFile {
     }
 
     /// Writes all of `bytes`; `Err` when the host stops taking them.
-    pub fn write_all(&mut self, mut bytes: &[u8]) -> Result<(), ()> {
+    pub fn write_all(&mut self, mut bytes: &[u8]) -> Result<(), WriteRefused> {
         while !bytes.is_empty() {
             // SAFETY: SYS_WRITE reads `bytes.len()` bytes from `bytes`; it returns how many it
             // did not write.
             let left = unsafe { syscall!(WRITE, self.fd, bytes.as_ptr(), bytes.len()) };
             if left >= bytes.len() {
-                return Err(());
+                return Err(WriteRefused);
             }
             bytes = &bytes[bytes.len() - left..];
         }

@@ -21,7 +21,7 @@ use crate::speech::front_end::audio::{read_at_rate, resample, wav_bytes, WavForm
 use crate::speech::front_end::manifest::ManifestRow;
 use crate::speech::front_end::manifest::{manifest_text, read_manifest, ManifestEntry};
 use crate::speech::front_end::mix::{mix, snr_db, Named};
-use crate::speech::front_end::stft::describe;
+use crate::speech::front_end::stft::{describe, Stft, StftConfig};
 use crate::speech::methods::dictionary::learn;
 use crate::speech::methods::enhancer::{describe_enhancer, enhancer_summary, floor_db, Enhancer};
 use crate::speech::methods::separate::Separator;
@@ -264,10 +264,43 @@ fn metrics_command(args: &MetricsArgs) -> Result<()> {
         m.estoi,
         if m.permuted { "  (BSS-eval's permutation search swapped the estimates)" } else { "" }
     );
+    let mut set = OutputSet::new();
     if let Some(report) = &args.report {
-        crate::output::write_atomic(report, serde_json::to_string_pretty(&json)?.as_bytes())?;
+        set.add(report, serde_json::to_string_pretty(&json)?.as_bytes())?;
     }
-    Ok(())
+    if let Some(plot) = &args.plot {
+        let mixture: Vec<f32> = reference.iter().zip(&noise).map(|(s, n)| s + n).collect();
+        let stft = Stft::new(&StftConfig::default().check()?);
+        let bins = stft.config().bins();
+        let [mixture, estimate_mag, reference_mag] =
+            [&mixture, &estimate, &reference].map(|s| stft.forward(s).magnitude(1.0));
+        let name = |p: &Path| {
+            p.file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+        };
+        let panel = |title: String, magnitude| SpectrogramPanel {
+            title,
+            magnitude,
+            bins,
+        };
+        crate::plots::spectrograms(
+            &mut set,
+            plot,
+            &[
+                panel(
+                    format!("mixture: {} + {}", name(&args.reference), name(&args.noise)),
+                    &mixture,
+                ),
+                panel(format!("estimate: {}", name(&args.estimate)), &estimate_mag),
+                panel(format!("reference: {}", name(&args.reference)), &reference_mag),
+            ],
+            SpectrogramScale {
+                frame_seconds: 128.0 / f64::from(rate),
+                nyquist_hz: f64::from(rate) / 2.0,
+            },
+        )?;
+    }
+    set.commit()
 }
 
 fn eval_command(args: &EvalArgs) -> Result<()> {

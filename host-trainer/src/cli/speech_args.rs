@@ -245,6 +245,10 @@ pub struct MetricsArgs {
     /// JSON report to write.
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// Spectrograms to draw (PNG): the mixture (reference + noise), the estimate and the
+    /// reference, 512-point Hamming STFT, hop 128, on one dB scale.
+    #[arg(long, value_name = "PNG")]
+    pub plot: Option<PathBuf>,
 }
 
 /// How BSS-eval matches the estimate to the references.
