@@ -16,6 +16,7 @@ use std::process::Command;
 use vaenmf_core::front_end::Window;
 use vaenmf_core::gamma::Prng;
 use vaenmf_core::quant::calibrate::{calibrate, quantize, Variant};
+use vaenmf_core::speech::quantized_network::{calibrate as calibrate_network, quantize as quantize_network};
 use vaenmf_core::speech::{EnhancerBlob, EnhancerMethod, RandomEnhancerSizes};
 use vaenmf_core::{Dims, FrontEnd, ModelBlob};
 
@@ -80,6 +81,16 @@ fn write_seeds(dir: &Path) -> Result<(), String> {
         let blob = EnhancerBlob::random(method, front_end, sizes, 4);
         let name = format!("enhancer-{}", method.name());
         files.push((name.clone(), blob.to_bytes().map_err(|e| format!("{name}: {e}"))?));
+        if method.has_network() {
+            // Its quantised version (format 7's int8 layers), calibrated on a few frames.
+            let width = blob.network.as_ref().map_or(0, |n| n.width(blob.bins()) as usize);
+            let frames: Vec<f32> = (0..4 * width).map(|i| (i % 7) as f32 - 3.0).collect();
+            let int8 = calibrate_network(&blob, &frames)
+                .and_then(|ranges| quantize_network(&blob, &ranges))
+                .map_err(|e| format!("{name}: {e}"))?;
+            let name = format!("{name}-int8");
+            files.push((name.clone(), int8.to_bytes().map_err(|e| format!("{name}: {e}"))?));
+        }
     }
     for (name, bytes) in files {
         let path = dir.join(format!("seed-{name}.vnmf"));

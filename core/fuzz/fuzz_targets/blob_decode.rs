@@ -3,7 +3,7 @@
 //!
 //! Each input is decoded twice: as given, and with its length field and CRC-32 rewritten to
 //! match, so that mutations reach the payload parser (f32 arrays, names, front end and the
-//! format-4 quantised encoder, the format-5 speech enhancer) instead of stopping at the
+//! format-4 quantised encoder, the speech enhancer of formats 5–7) instead of stopping at the
 //! checksum. A successful decode must
 //! re-encode to a blob that decodes equal (bytes may differ: postcard accepts over-long
 //! varints, the encoder writes the shortest).
