@@ -288,6 +288,11 @@ pub fn bench() -> Result<(), String> {
         .and_then(|l| field(l, "pair_instructions"))
         .and_then(|v| v.parse().ok())
         .ok_or_else(|| format!("kernel_bench printed no fft line: {fft}"))?;
+    let stages = fft
+        .lines()
+        .find_map(|l| l.strip_prefix("speech stages "))
+        .unwrap_or("(kernel_bench printed no speech stages)")
+        .to_string();
     let recording_bytes = std::fs::metadata(&wav).map_err(|e| e.to_string())?.len() - 44;
     let flash: Vec<(Board, u64)> = Board::ALL
         .iter()
@@ -371,6 +376,7 @@ pub fn bench() -> Result<(), String> {
         );
     }
     println!("flash of the speech ELF for the largest part: {max_flash} B without the recording");
+    println!("stages of a hop (babble int8, kernel_bench, instructions): fft pair={fft_pair:.0} {stages}");
     if identical != compared {
         return Err(format!(
             "{} of {compared} device WAVs differ from the host's",

@@ -8,7 +8,11 @@
 //! (the pair kernel is the `SMLAD` one on a Cortex-M4, the portable one on a Cortex-M0).
 //! Then the speech enhancer's 512-point real FFT and its inverse on one frame:
 //! `fft size=512 forward_instructions=<f> inverse_instructions=<i> pair_instructions=<f+i>`
-//! (the mean of 4 runs each).
+//! (the mean of 4 runs each), and the stages of the embedded speech enhancer's hop on one
+//! frame (`speech stages network=<the layers> gain=<softplus, dictionary, Wiener gain or the
+//! mask> compress=<257 log1p> magnitudes=<257 square roots> standardise=<width>` in
+//! instructions; for an f32 network `network` is the layers and the gain together), which
+//! with the FFT pair make up most of `speech`'s cost per hop.
 #![no_std]
 #![no_main]
 
@@ -26,6 +30,12 @@ mod model {
     include!(concat!(env!("OUT_DIR"), "/model.rs"));
 }
 use model::*;
+
+#[cfg(not(vaenmf_microbit))]
+#[allow(clippy::all, dead_code)]
+mod speech_model {
+    include!(concat!(env!("OUT_DIR"), "/speech.rs"));
+}
 
 /// The textbook int8 loop: one dot product per output over a contiguous row of `H1` weights.
 #[cfg(vaenmf_quantized)]
@@ -181,6 +191,60 @@ fn fft(out: &mut impl core::fmt::Write, counter: &Counter) {
     );
 }
 
+/// The speech enhancer's stages on one frame (a mid-level spectrum, standardised features of
+/// 0.3): their costs do not depend much on the values.
+#[cfg(not(vaenmf_microbit))]
+fn speech_stages(out: &mut impl core::fmt::Write, counter: &Counter) {
+    use speech_model::*;
+    use vaenmf_core::speech::{magnitudes, GainScratch, NetworkLayers, Spectrum, BINS};
+    use vaenmf_core::Align4;
+    let net = network();
+    let width = net.features.width();
+    let taken = || -> ! { panic!("speech buffers taken") };
+    let x = cortex_m::singleton!(: [f32; WORK_LEN] = [0.3; WORK_LEN]).unwrap_or_else(|| taken());
+    let int =
+        cortex_m::singleton!(: Align4<[i16; INT_LEN]> = Align4([0; INT_LEN])).unwrap_or_else(|| taken());
+    let acc = cortex_m::singleton!(: [i32; ACC_LEN] = [0; ACC_LEN]).unwrap_or_else(|| taken());
+    let spectrum =
+        cortex_m::singleton!(: Spectrum = Spectrum { re: [0.0; _], im: [0.0; _] }).unwrap_or_else(|| taken());
+    let frame = cortex_m::singleton!(: [f32; BINS] = [0.0; BINS]).unwrap_or_else(|| taken());
+    for (k, (re, im)) in spectrum.re.iter_mut().zip(&mut spectrum.im).enumerate() {
+        (*re, *im) = (0.01 * k as f32, 0.3);
+    }
+    let (input, float) = x.split_at_mut(width);
+    let (standardise, ()) = counter.measure(|| net.features.standardise(input));
+    input.fill(0.3);
+    let mut gain = [0.0f32; BINS];
+    let (total, ()) = counter.measure(|| {
+        let mut scratch = GainScratch {
+            float: &mut *float,
+            int: &mut int.0,
+            acc: &mut *acc,
+        };
+        net.gain(input, &mut scratch, &mut gain)
+    });
+    let (layers, ()) = counter.measure(|| match net.layers {
+        NetworkLayers::Int8(q) => {
+            q.forward(input, &mut int.0, acc, float);
+        }
+        NetworkLayers::Float(_) => {}
+    });
+    let (magnitude, ()) = counter.measure(|| magnitudes(spectrum, FRONT_END.magnitude_exponent, frame));
+    let mut compressed = [0.0f32; BINS];
+    let (compress, ()) = counter.measure(|| net.features.compress(frame, &mut compressed));
+    let model = if INT8 { "-int8" } else { "" };
+    let stages = if INT8 {
+        (layers, total - layers)
+    } else {
+        (total, 0)
+    };
+    let _ = writeln!(
+        out,
+        "speech stages network={} gain={} compress={compress} magnitudes={magnitude} standardise={standardise} model={METHOD}{model} (gain[10] {:e}; f32 networks: network counts the gain too)",
+        stages.0, stages.1, gain[10]
+    );
+}
+
 #[entry]
 fn main() -> ! {
     vaenmf_firmware_example::board::init();
@@ -193,5 +257,7 @@ fn main() -> ! {
     }
     bench(&mut out, &counter);
     fft(&mut out, &counter);
+    #[cfg(not(vaenmf_microbit))]
+    speech_stages(&mut out, &counter);
     finish(true)
 }

@@ -319,7 +319,7 @@ fn trained_enhancers_are_the_tables_and_enhance_as_the_library() {
         &path(&models.join("running_tap-vae-nmf.vnmf")),
     ]));
     for expected in [
-        "speech enhancer (format version 6",
+        "speech enhancer (format version 7",
         "no gain floor",
         "method: vae-nmf",
         "8 speech + 8 noise atoms",
@@ -330,10 +330,10 @@ fn trained_enhancers_are_the_tables_and_enhance_as_the_library() {
     ] {
         assert!(stdout.contains(expected), "{expected:?} in {stdout}");
     }
-    // The same enhancer written as format 5 (no floor after the struct) is still inspected
-    // and read.
-    let v6 = std::fs::read(models.join("running_tap-vae-nmf.vnmf")).unwrap();
-    let mut v5 = v6[..v6.len() - 8].to_vec();
+    // The same enhancer written as format 5 (neither the floor nor the quantised network
+    // after the struct) is still inspected and read.
+    let v7 = std::fs::read(models.join("running_tap-vae-nmf.vnmf")).unwrap();
+    let mut v5 = v7[..v7.len() - 9].to_vec();
     v5[4..6].copy_from_slice(&5u16.to_le_bytes());
     let payload = (v5.len() - PREAMBLE_LEN) as u32;
     v5[6..10].copy_from_slice(&payload.to_le_bytes());
@@ -381,6 +381,128 @@ fn trained_enhancers_are_the_tables_and_enhance_as_the_library() {
             .method,
         EnhancerMethod::Dnn
     );
+    quantised_enhancers(d, &models, &noisy);
+}
+
+/// `vaenmf quantize` on the saved network enhancers: calibrated on training mixtures, scored
+/// on test mixtures against the f32 enhancer, the int8 file enhances through the CLI exactly
+/// as the core streams it; what cannot be quantised is refused with the reason.
+fn quantised_enhancers(d: &Path, models: &Path, noisy: &Path) {
+    for (name, speech, part) in [
+        ("train-mix", "clean/train", "train"),
+        ("test-mix", "clean/test", "test"),
+    ] {
+        run_ok(&strings(&[
+            "speech",
+            "mix",
+            "--speech",
+            &path(&mini(speech)),
+            "--noise",
+            &format!(
+                "running_tap={}",
+                mini(&format!("noise/running_tap/{part}.wav")).display()
+            ),
+            "--snr=0,5",
+            "--loop-noise",
+            "--out",
+            &path(&d.join(name)),
+        ]));
+    }
+    let (noisy_audio, _) = read_wav(noisy).unwrap();
+    for m in ["vae-nmf", "dnn"] {
+        let model = models.join(format!("running_tap-{m}.vnmf"));
+        let int8 = d.join(format!("{m}-int8.vnmf"));
+        let report = d.join(format!("{m}-int8.json"));
+        let stdout = run_ok(&strings(&[
+            "quantize",
+            &path(&model),
+            "--data",
+            &path(&d.join("train-mix/manifest.csv")),
+            "--test",
+            &path(&d.join("test-mix/manifest.csv")),
+            "-o",
+            &path(&int8),
+            "--report",
+            &path(&report),
+        ]));
+        assert!(stdout.contains(" int8 (context"), "{m}: {stdout}");
+        let r: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+        let gain_error = r["calibration"]["gain_error"]["mean_abs"].as_f64().unwrap();
+        let (f32_sdr, int8_sdr) = (
+            r["test"]["f32"]["sdr"].as_f64().unwrap(),
+            r["test"]["int8"]["sdr"].as_f64().unwrap(),
+        );
+        eprintln!("{m}: int8 gain error {gain_error:.5}, SDR {f32_sdr:.3} → {int8_sdr:.3} dB");
+        assert!(
+            gain_error > 0.0 && gain_error < 0.02,
+            "{m}: gain error {gain_error}"
+        );
+        assert!(
+            (int8_sdr - f32_sdr).abs() < 0.3,
+            "{m}: SDR {f32_sdr} → {int8_sdr}"
+        );
+        let blob = EnhancerBlob::from_bytes(&std::fs::read(&int8).unwrap()).unwrap();
+        assert!(blob.quantized.is_some());
+        let out = d.join(format!("{m}-int8.wav"));
+        run_ok(&strings(&[
+            "speech",
+            "enhance",
+            "--model",
+            &path(&int8),
+            &path(noisy),
+            "--stream",
+            "-o",
+            &path(&out),
+        ]));
+        let cli = read_wav(&out).unwrap().0.samples;
+        let library = enhance_streamed(&blob, DEFAULT_UPDATES_PER_FRAME, &noisy_audio.samples).unwrap();
+        assert!(
+            cli.len() == library.len() && cli.iter().zip(&library).all(|(a, b)| a.to_bits() == b.to_bits()),
+            "{m}: the int8 enhancer's --stream differs from the core's stream"
+        );
+        // Already quantised: nothing left to quantise.
+        let again = vaenmf()
+            .args(strings(&[
+                "quantize",
+                &path(&int8),
+                "--data",
+                &path(noisy),
+                "-o",
+                &path(&d.join("again.vnmf")),
+            ]))
+            .output()
+            .unwrap();
+        assert!(!again.status.success());
+        assert!(
+            String::from_utf8_lossy(&again.stderr).contains("no f32 network"),
+            "{m}"
+        );
+    }
+    for (model, flags, expected) in [
+        ("running_tap-nmf.vnmf", vec![], "no f32 network"),
+        (
+            "running_tap-vae-nmf.vnmf",
+            vec!["--hybrid"],
+            "--hybrid applies to EMG models",
+        ),
+    ] {
+        let mut args = strings(&[
+            "quantize",
+            &path(&models.join(model)),
+            "--data",
+            &path(noisy),
+            "-o",
+            &path(&d.join("refused.vnmf")),
+        ]);
+        args.extend(strings(&flags));
+        let output = vaenmf().args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            !output.status.success() && stderr.contains(expected),
+            "{model}: {stderr}"
+        );
+        assert!(!d.join("refused.vnmf").exists());
+    }
 }
 
 /// Smallest SDR gain over the input a learned method must show on the test above: the
