@@ -283,7 +283,7 @@ fn speech_code(manifest: &Path, place: &place::Place) -> String {
     let s = speech::speech(&model, &wav, out.as_deref());
     if s.model_bytes + s.recording_bytes > place.flash_kib * 1024 {
         fail(format!(
-            "{} and {} do not fit {}: the enhancer's arrays take {:.1} KiB and the recording {:.1} KiB, the part has {} KiB of flash (quantise the enhancer with `vaenmf quantize`, or embed a shorter recording)",
+            "{} and {} do not fit {}: the enhancer's arrays take {:.1} KiB and the recording {:.1} KiB, the part has {} KiB of flash (a smaller network, `vaenmf speech train --net-hidden 128,128`, an int8 enhancer, `vaenmf quantize`, or a shorter recording)",
             model.display(),
             wav.display(),
             place.name,

@@ -70,6 +70,7 @@ struct Accuracy {
 
 /// One firmware run's summary numbers.
 struct DeviceRun {
+    recording_bytes: u64,
     mean: f64,
     max: f64,
     stack: u64,
@@ -115,7 +116,13 @@ fn device_run(tag: &str, model: &Path, wav: &Path, dir: &Path) -> Result<DeviceR
             .and_then(|v| v.parse().ok())
             .ok_or_else(|| format!("{tag}: no {key} in {summary}"))
     };
+    let recording_bytes = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("embedded "))
+        .and_then(|l| field(l, "recording_bytes")?.parse().ok())
+        .ok_or_else(|| format!("{tag}: no embedded line in {printed}"))?;
     Ok(DeviceRun {
+        recording_bytes,
         mean: get("instructions_per_hop")?,
         max: get("max_instructions_per_hop")?,
         stack: get("stack_bytes")? as u64,
@@ -260,24 +267,27 @@ pub fn bench() -> Result<(), String> {
     let wav = root().join("firmware-example/model/speech.wav");
     let mut accuracies = Vec::new();
     let mut runs = Vec::new();
-    let mut babble_f32 = None;
+    let mut first_f32 = None;
+    let bundled = std::fs::read(root().join("firmware-example/model/speech.vnmf")).ok();
+    let mut bundled_is = None;
     for (k, noise) in SPEECH_TABLE_NOISES.iter().enumerate() {
         let (acc, f32_model, int8_model) = accuracy(&data, &dir, k, noise)?;
-        runs.push((
-            noise.to_string(),
-            device_run(&format!("speech-{noise}-int8"), &int8_model, &wav, &dir)?,
-        ));
+        runs.push((noise.to_string(), device_run(&format!("speech-{noise}-int8"), &int8_model, &wav, &dir)?));
         if k == 0 {
-            babble_f32 = Some(device_run("speech-babble-f32", &f32_model, &wav, &dir)?);
-            let bundled = root().join("firmware-example/model/speech.vnmf");
-            let same = std::fs::read(&bundled).ok() == std::fs::read(&int8_model).ok();
-            println!(
-                "the bundled {} is {} the babble int8 enhancer trained and quantised here",
-                bundled.display(),
-                if same { "byte for byte" } else { "NOT" }
-            );
+            first_f32 = Some(device_run(&format!("speech-{noise}-f32"), &f32_model, &wav, &dir)?);
+        }
+        if bundled.is_some() && std::fs::read(&int8_model).ok() == bundled {
+            bundled_is = Some(noise.to_string());
         }
         accuracies.push(acc);
+    }
+    match &bundled_is {
+        Some(noise) => println!(
+            "the bundled firmware-example/model/speech.vnmf is, byte for byte, the {noise} int8 enhancer trained and quantised here"
+        ),
+        None => println!(
+            "the bundled firmware-example/model/speech.vnmf is NONE of the int8 enhancers trained and quantised here"
+        ),
     }
     let fft = run_qemu(
         &root().join("target/firmware/speech-babble-int8/thumbv7em-none-eabihf/release/kernel_bench"),
@@ -293,13 +303,12 @@ pub fn bench() -> Result<(), String> {
         .find_map(|l| l.strip_prefix("speech stages "))
         .unwrap_or("(kernel_bench printed no speech stages)")
         .to_string();
-    let recording_bytes = std::fs::metadata(&wav).map_err(|e| e.to_string())?.len() - 44;
+    let (_, babble) = &runs[0];
     let flash: Vec<(Board, u64)> = Board::ALL
         .iter()
-        .map(|&b| board_flash(b, recording_bytes).map(|f| (b, f)))
+        .map(|&b| board_flash(b, babble.recording_bytes).map(|f| (b, f)))
         .collect::<Result<_, _>>()?;
 
-    let (_, babble) = &runs[0];
     let mean_per_hop = mean(runs.iter().map(|(_, r)| r.mean));
     let worst_ratio = runs.iter().map(|(_, r)| r.max / r.mean).fold(0.0, f64::max);
     let ram = babble.static_ram + babble.stack;
@@ -309,7 +318,7 @@ pub fn bench() -> Result<(), String> {
     let int8_sdr = mean(accuracies.iter().map(|a| a.int8_sdr));
     let nmf_sdr = mean(accuracies.iter().map(|a| a.nmf_sdr));
     let identical = runs.iter().filter(|(_, r)| r.identical).count()
-        + usize::from(babble_f32.as_ref().is_some_and(|r| r.identical));
+        + usize::from(first_f32.as_ref().is_some_and(|r| r.identical));
     let compared = runs.len() + 1;
     let max_flash = flash.iter().map(|(_, f)| *f).max().unwrap_or(0);
     println!("\n| measure | now | goal | |\n|---|---|---|---|");
@@ -369,14 +378,14 @@ pub fn bench() -> Result<(), String> {
             a.f32_sdr, a.int8_sdr, a.nmf_sdr, a.f32_pesq, a.int8_pesq, a.f32_stoi, a.int8_stoi, r.mean, r.max
         );
     }
-    if let Some(r) = &babble_f32 {
+    if let Some(r) = &first_f32 {
         println!(
             "  babble f32 on the device: {:.0} / {:.0} instructions per hop, static {} B + stack {} B",
             r.mean, r.max, r.static_ram, r.stack
         );
     }
     println!("flash of the speech ELF for the largest part: {max_flash} B without the recording");
-    println!("stages of a hop (babble int8, kernel_bench, instructions): fft pair={fft_pair:.0} {stages}");
+    println!("stages of a hop (the babble int8 build's kernel_bench, instructions): fft pair={fft_pair:.0} {stages}");
     if identical != compared {
         return Err(format!(
             "{} of {compared} device WAVs differ from the host's",

@@ -9,7 +9,8 @@
 //! goes on. The output is aligned as the host's: the enhancer's delay dropped, as many samples
 //! as the recording. On QEMU with `VAENMF_SPEECH_OUT` set, the samples are written there
 //! through semihosting as a 32-bit float WAV, byte for byte the host's `-o OUT.wav`. Every run
-//! prints `output samples=<n> crc32=<c>` (of the samples' little-endian bytes) and one summary:
+//! prints `output samples=<n> crc32=<c>` (of the samples' little-endian bytes), `embedded
+//! model_bytes=<b> recording_bytes=<r> recording=<file>` (the arrays in flash) and one summary:
 //!
 //! `summary hops=N skipped=K instructions_per_hop=MEAN max_instructions_per_hop=MAX
 //! macs_per_hop=M stack_bytes=S static_ram_bytes=R latency_ms=L model=METHOD[-int8] board=B`
@@ -184,6 +185,10 @@ mod enhance {
             out,
             "output samples={} crc32={:08x}",
             output.samples, !output.crc.0
+        );
+        let _ = writeln!(
+            out,
+            "embedded model_bytes={MODEL_BYTES} recording_bytes={RECORDING_BYTES} recording={RECORDING_NAME}"
         );
         output.close();
         let stack_bytes = painted.high_water_bytes();
