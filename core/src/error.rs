@@ -405,7 +405,8 @@ impl fmt::Display for InputError {
             InputError::SampleRange { index } => write!(
                 f,
                 "sample {index} of the hop is beyond ±{}",
-                crate::speech::MAX_ABS_SAMPLE
+                // An integer: formatting an f32 would pull float printing into firmware.
+                crate::speech::MAX_ABS_SAMPLE as u32
             ),
         }
     }

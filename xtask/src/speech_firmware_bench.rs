@@ -272,9 +272,17 @@ pub fn bench() -> Result<(), String> {
     let mut bundled_is = None;
     for (k, noise) in SPEECH_TABLE_NOISES.iter().enumerate() {
         let (acc, f32_model, int8_model) = accuracy(&data, &dir, k, noise)?;
-        runs.push((noise.to_string(), device_run(&format!("speech-{noise}-int8"), &int8_model, &wav, &dir)?));
+        runs.push((
+            noise.to_string(),
+            device_run(&format!("speech-{noise}-int8"), &int8_model, &wav, &dir)?,
+        ));
         if k == 0 {
-            first_f32 = Some(device_run(&format!("speech-{noise}-f32"), &f32_model, &wav, &dir)?);
+            first_f32 = Some(device_run(
+                &format!("speech-{noise}-f32"),
+                &f32_model,
+                &wav,
+                &dir,
+            )?);
         }
         if bundled.is_some() && std::fs::read(&int8_model).ok() == bundled {
             bundled_is = Some(noise.to_string());

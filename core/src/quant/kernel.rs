@@ -163,7 +163,18 @@ pub fn quantize_within(value: f32, inverse_step: f32, max: i16) -> i16 {
     // `roundf(s).clamp(−max, max)` for every input (NaN → 0), at a fraction of `roundf`'s
     // instructions on a Cortex-M4.
     let limit = f32::from(max);
-    let s = (value * inverse_step).clamp(-limit, limit);
+    let s = value * inverse_step;
+    // Compared by hand, not `f32::clamp`: its panic path would pull float printing into
+    // firmware (and `max`/`min` cost more on a Cortex-M4). NaN fails every comparison: 0.
+    let s = if s >= -limit && s <= limit {
+        s
+    } else if s > limit {
+        limit
+    } else if s < -limit {
+        -limit
+    } else {
+        0.0
+    };
     let whole = s as i32;
     let fraction = s - whole as f32;
     let rounded = if fraction >= 0.5 {

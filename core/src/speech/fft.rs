@@ -65,15 +65,12 @@ impl RealFft {
         folded: [Complex32::new(0.0, 0.0); HALF],
     };
 
-    /// Fills the twiddle factors in place.
+    /// Fills the twiddle factors in place (`e^{+2πik/N}` in f64 with `libm`, rounded to f32:
+    /// [`super::tables`], computed at build time).
     pub fn compute_twiddles(&mut self) {
-        for k in 0..HALF {
-            let angle = 2.0 * core::f64::consts::PI * k as f64 / FFT_SIZE as f64;
-            self.twiddle_re[k] = libm::cos(angle) as f32;
-            self.twiddle_im[k] = libm::sin(angle) as f32;
-        }
+        self.twiddle_re = super::tables::TWIDDLE_RE;
+        self.twiddle_im = super::tables::TWIDDLE_IM;
     }
-
     /// `X[k] = Σₙ x[n] e^{−2πikn/N}` of `x` (overwritten as scratch) into `out`.
     pub fn forward(&self, x: &mut [f32; FFT_SIZE], out: &mut Spectrum) {
         let packed = microfft::real::rfft_512(x);

@@ -5,7 +5,8 @@
 //!
 //! - [`fft`]: the 512-point real FFT and its inverse (`microfft`, the same code on host and
 //!   device).
-//! - [`stream`]: [`StreamingStft`], analysis window, frame ring and weighted overlap-add.
+//! - [`stream`]: [`StreamingStft`], analysis window, frame ring and weighted overlap-add;
+//!   [`tables`]: its window and twiddle tables, computed at build time.
 //! - [`nmf_gain`]: [`NmfGain`], a fixed speech + noise dictionary's activations per frame
 //!   (warm-started multiplicative updates) and the Wiener-type gain.
 //! - [`gain_floor`]: [`GainFloor`], the smallest gain an enhancer applies.
@@ -42,6 +43,7 @@ pub mod quant_network;
 #[cfg(feature = "alloc")]
 pub mod quantized_network;
 pub mod stream;
+pub mod tables;
 
 pub use enhancer::NmfEnhancer;
 #[cfg(feature = "alloc")]

@@ -61,9 +61,7 @@ impl<const HOP: usize> StreamingStft<HOP> {
     pub fn configure(&mut self, window: Window) {
         #[allow(clippy::let_unit_value)]
         let () = Self::HOP_IS_VALID;
-        for (i, v) in self.window.iter_mut().enumerate() {
-            *v = window.value(i, FFT_SIZE) as f32;
-        }
+        self.window = *super::tables::window_512(window);
         for (j, v) in self.inverse_norm.iter_mut().enumerate() {
             let sum: f64 = (j..FFT_SIZE)
                 .step_by(HOP)

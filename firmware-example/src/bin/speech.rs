@@ -54,6 +54,15 @@ mod enhance {
     }
     use speech_model::*;
 
+    /// A duration in µs, displayed in ms with three decimals.
+    struct Millis(u64);
+
+    impl core::fmt::Display for Millis {
+        fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+            write!(f, "{}.{:03}", self.0 / 1000, self.0 % 1000)
+        }
+    }
+
     /// CRC-32 (ISO-HDLC, as zlib's) of the output samples' bytes, for comparing a board's output
     /// with the host's.
     struct Crc32(u32);
@@ -193,7 +202,10 @@ mod enhance {
         output.close();
         let stack_bytes = painted.high_water_bytes();
         let static_ram = stack::static_ram_bytes();
-        let latency_ms = LATENCY_SAMPLES as f32 * 1000.0 / FRONT_END.sample_rate as f32;
+        // In µs, printed as ms with three decimals by integer arithmetic: float formatting
+        // would cost 15 KiB of flash.
+        let latency_us = (LATENCY_SAMPLES as u64 * 1_000_000).div_ceil(u64::from(FRONT_END.sample_rate));
+        let latency_ms = Millis(latency_us);
         let _ = writeln!(
             out,
             "summary hops={hops} skipped={skipped} {UNIT}_per_hop={} max_{UNIT}_per_hop={worst} macs_per_hop={MACS_PER_HOP} stack_bytes={stack_bytes} static_ram_bytes={static_ram} latency_ms={latency_ms} model={METHOD}{} board={}",
