@@ -184,14 +184,14 @@ pub struct LayerViews<'a> {
     int8: Vec<QuantLayerView<'a>>,
 }
 
-fn out_of_range(field: Field, index: usize) -> ModelError {
+pub(super) fn out_of_range(field: Field, index: usize) -> ModelError {
     ModelError::OutOfRange {
         field,
         index: len_u32(index),
     }
 }
 
-fn mismatch(field: Field, expected: u64, found: usize) -> ModelError {
+pub(super) fn mismatch(field: Field, expected: u64, found: usize) -> ModelError {
     ModelError::DimensionMismatch {
         field,
         expected: u32::try_from(expected).unwrap_or(u32::MAX),

@@ -25,12 +25,17 @@ pub struct Spectrum {
     pub im: [f32; BINS],
 }
 
+impl Spectrum {
+    /// All bins zero (a constant: `&Spectrum::ZERO` takes no stack).
+    pub const ZERO: Self = Self {
+        re: [0.0; BINS],
+        im: [0.0; BINS],
+    };
+}
+
 impl Default for Spectrum {
     fn default() -> Self {
-        Self {
-            re: [0.0; BINS],
-            im: [0.0; BINS],
-        }
+        Self::ZERO
     }
 }
 

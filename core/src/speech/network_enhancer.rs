@@ -260,7 +260,6 @@ pub struct NetworkEnhancer<'a, const HOP: usize> {
     scratch: GainScratch<'a>,
     /// Frames analysed since the start (or the last reset).
     seen: u64,
-    spectrum: Spectrum,
     magnitude: [f32; BINS],
     bin_gain: [f32; BINS],
     gain_floor: GainFloor,
@@ -306,7 +305,6 @@ impl<'a, const HOP: usize> NetworkEnhancer<'a, HOP> {
                 acc: &mut buffers.acc[..n.acc],
             },
             seen: 0,
-            spectrum: Spectrum::default(),
             magnitude: [0.0; BINS],
             bin_gain: [0.0; BINS],
             gain_floor: GainFloor::NONE,
@@ -326,10 +324,17 @@ impl<'a, const HOP: usize> NetworkEnhancer<'a, HOP> {
     /// [`Self::delay`] samples before this hop's first. An input error leaves every state
     /// untouched.
     pub fn process(&mut self, input: &[f32; HOP], output: &mut [f32; HOP]) -> Result<(), InputError> {
-        self.stft.analyse(input, &mut self.spectrum)?;
+        // Analysed straight into its place in the ring (an error writes nothing).
+        let spectra = self.spectra.len() as u64;
+        let newest = (self.seen % spectra) as usize;
+        self.stft.analyse(input, &mut self.spectra[newest])?;
         let ring = self.ring_len();
         let (before, after) = (self.net.features.before, self.net.features.after);
-        magnitudes(&self.spectrum, self.magnitude_exponent, &mut self.magnitude);
+        magnitudes(
+            &self.spectra[newest],
+            self.magnitude_exponent,
+            &mut self.magnitude,
+        );
         let t = (self.seen % ring as u64) as usize;
         let slot = &mut self.frames[t * BINS..(t + 1) * BINS];
         self.net.features.compress(&self.magnitude, slot);
@@ -340,13 +345,11 @@ impl<'a, const HOP: usize> NetworkEnhancer<'a, HOP> {
                 other.copy_from_slice(first);
             }
         }
-        let spectra = self.spectra.len() as u64;
-        self.spectra[(self.seen % spectra) as usize] = self.spectrum;
         self.seen = self.seen.saturating_add(1);
         if self.seen <= after as u64 {
             // The look-ahead of the first frame has not arrived: silence.
             self.bin_gain.fill(0.0);
-            self.stft.synthesise(&Spectrum::default(), output);
+            self.stft.synthesise(&Spectrum::ZERO, output);
             return Ok(());
         }
         let c = self.seen - 1 - after as u64;

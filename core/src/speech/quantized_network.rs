@@ -10,9 +10,9 @@
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
-use super::enhancer_blob::{EnhancerBlob, MAX_LAYERS};
+use super::enhancer_blob::{mismatch, out_of_range, EnhancerBlob, MAX_LAYERS};
 use super::quant_network::{padded, QuantLayerView, QuantNetworkView, MAX_INT8_INPUTS};
-use crate::error::{len_u32, Field, ModelError};
+use crate::error::{Field, ModelError};
 use crate::quant::calibrate::{head_layer, hidden_layer, step_within, QuantizeError};
 use crate::quant::owned::pair_ordered;
 use crate::quant::{ACTIVATION_MAX, WEIGHT_MAX};
@@ -45,20 +45,9 @@ pub struct QuantizedNetwork {
     pub layers: Vec<QuantizedLayer>,
 }
 
-fn out_of_range(field: Field, index: usize) -> ModelError {
-    ModelError::OutOfRange {
-        field,
-        index: len_u32(index),
-    }
-}
-
 fn length(field: Field, expected: usize, found: usize) -> Result<(), ModelError> {
     if expected != found {
-        return Err(ModelError::DimensionMismatch {
-            field,
-            expected: len_u32(expected),
-            found: len_u32(found),
-        });
+        return Err(mismatch(field, expected as u64, found));
     }
     Ok(())
 }

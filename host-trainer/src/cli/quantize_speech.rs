@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use anyhow::{bail, Result};
 use serde_json::json;
+use vaenmf_core::quant::calibrate::QuantizeError;
 
 use super::quantize::QuantizeArgs;
 use crate::output::OutputSet;
@@ -59,6 +60,10 @@ pub fn run(args: &QuantizeArgs) -> Result<()> {
         );
     }
     let f32_enhancer = Enhancer::load(&args.model)?;
+    let blob = f32_enhancer.blob();
+    if blob.network.is_none() || blob.quantized.is_some() {
+        bail!("{}: {}", args.model.display(), QuantizeError::NoNetwork);
+    }
     let files = noisy_files(&args.data.data)?;
     let ranges = calibrate_on(&f32_enhancer, &files)
         .map_err(|e| anyhow::anyhow!("{}: {e:#}", args.model.display()))?;
