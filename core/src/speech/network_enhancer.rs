@@ -1,6 +1,8 @@
 //! The streaming network enhancer: [`StreamingStft`] around [`NetworkGain`], one hop in, one
-//! hop out, with caller-provided rings (no heap): the log-compressed frames of the context
-//! before and the look-ahead after, and the spectra waiting for their look-ahead.
+//! hop out, with caller-provided state (no heap, [`NetworkBuffers`]): the STFT's, the rings of
+//! the log-compressed frames of the context before and the look-ahead after and of the spectra
+//! waiting for their look-ahead, and the network's work space (f32, or int16/int32 for a
+//! quantised network).
 //!
 //! Frame `c`'s gain needs frames up to `c + after`, so its output leaves `after` hops later
 //! than a network without look-ahead: the latency is one window plus `after · HOP` samples.
