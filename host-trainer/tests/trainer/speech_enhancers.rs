@@ -478,19 +478,40 @@ fn quantised_enhancers(d: &Path, models: &Path, noisy: &Path) {
             "{m}"
         );
     }
-    for (model, flags, expected) in [
-        ("running_tap-nmf.vnmf", vec![], "no f32 network"),
+    // Recordings that cannot calibrate: a folder without WAV files, one at another rate.
+    let empty = d.join("no-wavs");
+    std::fs::create_dir_all(&empty).unwrap();
+    let wrong_rate = d.join("8k.wav");
+    let tone: Vec<f32> = (0..8000).map(|i| (i as f32 * 0.1).sin() * 0.1).collect();
+    std::fs::write(&wrong_rate, wav_bytes(&tone, 8000, WavFormat::Float32).unwrap()).unwrap();
+    let empty_msg = format!("{}: no WAV files", empty.display());
+    let rate_msg = format!("{}: sample rate 8000 Hz", wrong_rate.display());
+    for (model, data, flags, expected) in [
+        ("running_tap-nmf.vnmf", noisy, vec![], "no f32 network"),
         (
             "running_tap-vae-nmf.vnmf",
+            noisy,
             vec!["--hybrid"],
             "--hybrid applies to EMG models",
+        ),
+        (
+            "running_tap-vae-nmf.vnmf",
+            empty.as_path(),
+            vec![],
+            empty_msg.as_str(),
+        ),
+        (
+            "running_tap-vae-nmf.vnmf",
+            wrong_rate.as_path(),
+            vec![],
+            rate_msg.as_str(),
         ),
     ] {
         let mut args = strings(&[
             "quantize",
             &path(&models.join(model)),
             "--data",
-            &path(noisy),
+            &path(data),
             "-o",
             &path(&d.join("refused.vnmf")),
         ]);
