@@ -89,8 +89,15 @@ pub fn dense_relu(weights: &[i8], bias: &[i32], multiplier: &[i32], x: &[i16], o
     if dsp::dense_relu(weights, bias, multiplier, x, out) {
         return;
     }
-    let mut acc = [0i32; 2 * GROUP];
-    // In blocks of 16 outputs (an even count keeps the pair order's blocks aligned).
+    dense_relu_portable(weights, bias, multiplier, x, out);
+}
+
+/// [`dense_relu`] on the portable kernel, in blocks of 64 outputs (an even count keeps the pair
+/// order's blocks aligned). Not inlined: its accumulators stay off the stack of callers that
+/// take the `SMLAD` path.
+#[inline(never)]
+fn dense_relu_portable(weights: &[i8], bias: &[i32], multiplier: &[i32], x: &[i16], out: &mut [i16]) {
+    let mut acc = [0i32; 64];
     let block = 2 * x.len();
     for (k, out) in out.chunks_mut(acc.len()).enumerate() {
         let first = k * acc.len();
@@ -127,13 +134,23 @@ pub struct HiddenLayer<'a, const IN: usize, const OUT: usize> {
 impl<const IN: usize, const OUT: usize> HiddenLayer<'_, IN, OUT> {
     /// `out = relu(requantize(bias + Wᵀ x))`.
     pub fn forward(&self, x: &Align4<[i16; IN]>, out: &mut Align4<[i16; OUT]>) {
-        dense_relu(
+        #[cfg(vaenmf_dsp)]
+        if dsp::dense_relu(
             self.layer.weights.as_flattened(),
             self.layer.bias,
             self.multiplier,
             &x.0,
             &mut out.0,
-        );
+        ) {
+            return;
+        }
+        // All the accumulators at once: one pass of the portable kernel (the run-time-sized
+        // `dense_relu` works in blocks, each re-reading the inputs).
+        let mut acc = [0i32; OUT];
+        self.layer.accumulate(x, &mut acc);
+        for ((o, &a), &m) in out.0.iter_mut().zip(&acc).zip(self.multiplier) {
+            *o = kernel::requantize_relu(a, m);
+        }
     }
 }
 
