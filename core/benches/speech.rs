@@ -123,27 +123,13 @@ fn main() {
             context,
         };
         let blob = EnhancerBlob::random(method, front_end, sizes, 11);
-        let layers = blob.layer_views();
-        let net = blob.network_gain(&layers).unwrap();
-        let mut buffers = OwnedNetworkBuffers::for_network(&net);
-        let mut enhancer =
-            Box::new(NetworkEnhancer::<HOP>::new_checked(&front_end, net, buffers.borrow()).unwrap());
         report(
             &format!("{name}, {:.2} M MAC", blob.macs_per_frame(0) as f64 / 1e6),
-            per_hop(|x, y| enhancer.process(x, y).unwrap()),
+            streamed(&blob),
         );
         // The same network quantised (int8 weights, int16 activations; calibrated on random
         // standardised frames: the cost does not depend on the values).
-        let int8 = quantized(&blob);
-        let layers = int8.layer_views();
-        let net = int8.network_gain(&layers).unwrap();
-        let mut buffers = OwnedNetworkBuffers::for_network(&net);
-        let mut enhancer =
-            Box::new(NetworkEnhancer::<HOP>::new_checked(&front_end, net, buffers.borrow()).unwrap());
-        report(
-            "  the same, int8",
-            per_hop(|x, y| enhancer.process(x, y).unwrap()),
-        );
+        report("  the same, int8", streamed(&quantized(&blob)));
         if hidden[0] == 500 && method == EnhancerMethod::VaeNmf {
             // The floor of any f32 kernel: every weight read once per hop, nothing else done.
             let net = blob.network.as_ref().unwrap();
@@ -154,6 +140,16 @@ fn main() {
             );
         }
     }
+}
+
+/// Seconds per hop of `blob`'s streaming network enhancer.
+fn streamed(blob: &EnhancerBlob) -> f64 {
+    let layers = blob.layer_views();
+    let net = blob.network_gain(&layers).unwrap();
+    let mut buffers = OwnedNetworkBuffers::for_network(&net);
+    let mut enhancer =
+        Box::new(NetworkEnhancer::<HOP>::new_checked(&blob.front_end, net, buffers.borrow()).unwrap());
+    per_hop(|x, y| enhancer.process(x, y).unwrap())
 }
 
 /// `blob` with its network quantised on 50 random standardised frames.
