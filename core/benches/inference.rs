@@ -1,6 +1,7 @@
 //! Host throughput of the core's kernels: the paper-sized encoder (10 → 400 → 400 → 2·4) in
 //! f32, int8 and hybrid, and NNLS (m = 10, r = 4). Prints time per frame, multiply-accumulates
-//! per ns, and the int8 / f32 single-frame latency ratio measured in the same run.
+//! per ns, and the f32 / int8 single-frame latency ratio measured in the same run (median of 15
+//! interleaved repetitions, with the spread).
 //!
 //! `cargo bench -p vaenmf-core --bench inference`
 
@@ -83,9 +84,10 @@ fn bench(c: &mut Criterion) {
     });
     group.finish();
 
-    // Plain summary lines with MACs per ns, from fixed-count timed loops, f32 and int8
-    // interleaved three times (the best of each) so that both see the same machine state.
-    let n = 2000;
+    // Plain summary lines with MACs per ns, from fixed-count timed loops, f32, int8 and hybrid
+    // interleaved in short runs (a shared machine's state changes within tens of ms), 15
+    // times: the median of each, its spread (min–max), and the ratio of the medians.
+    let n = 500;
     let time = |m: &Model<'_, M, H, H, R>| {
         let start = std::time::Instant::now();
         for f in frames.iter().cycle().take(n) {
@@ -93,22 +95,28 @@ fn bench(c: &mut Criterion) {
         }
         start.elapsed().as_nanos() as f64 / n as f64
     };
-    let mut best = [f64::INFINITY; 3];
-    for _ in 0..3 {
-        for (b, m) in best.iter_mut().zip([&model, &int8, &hybrid]) {
-            *b = b.min(time(m));
+    let mut runs = [[0.0f64; 15]; 3];
+    for r in 0..15 {
+        for (times, m) in runs.iter_mut().zip([&model, &int8, &hybrid]) {
+            times[r] = time(m);
         }
     }
-    for (name, ns) in ["f32", "int8", "hybrid"].iter().zip(best) {
+    let mut median = [0.0; 3];
+    for ((name, times), med) in ["f32", "int8", "hybrid"].iter().zip(&mut runs).zip(&mut median) {
+        times.sort_by(f64::total_cmp);
+        *med = times[7];
         println!(
-            "encoder 10-400-400-8 {name}: {ns:.0} ns/frame, {macs} MACs/frame, {:.2} MACs/ns",
-            macs as f64 / ns
+            "encoder 10-400-400-8 {name}: {:.0} ns/frame (median of 15, {:.0}–{:.0}), {macs} MACs/frame, {:.2} MACs/ns",
+            *med,
+            times[0],
+            times[14],
+            macs as f64 / *med
         );
     }
     println!(
-        "single-frame latency f32 / int8: {:.2}× (f32 / hybrid {:.2}×)",
-        best[0] / best[1],
-        best[0] / best[2]
+        "single-frame latency f32 / int8: {:.2}× (f32 / hybrid {:.2}×), medians",
+        median[0] / median[1],
+        median[0] / median[2]
     );
     let start = std::time::Instant::now();
     for x in targets.iter().cycle().take(20 * n) {

@@ -29,9 +29,9 @@
 //!
 //! - No heap (unless the `alloc` feature is on, and then only for `ModelBlob` and its
 //!   run-time-sized inference), no
-//!   recursion in inference. `unsafe` (denied crate-wide) is allowed in one module only, the
-//!   Cortex-M DSP kernel `quant::dsp` (inline assembly; compiled for ARM targets with the DSP
-//!   extension), with its safety argument there.
+//!   recursion in inference. `unsafe` (denied crate-wide) is allowed in one module per target,
+//!   with its safety argument there: the Cortex-M DSP kernel `quant::dsp` (inline assembly;
+//!   ARM targets with the DSP extension) and the x86-64 SIMD kernel `quant::x86`.
 //! - No panics on any input: malformed blobs, wrong dimensions and non-finite frames are
 //!   errors ([`ModelError`], [`InputError`]). Array lengths are part of the types, so a
 //!   constructed [`Model`] cannot index out of bounds.

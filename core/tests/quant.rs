@@ -65,6 +65,91 @@ fn portable_kernel_matches_a_plain_dot_product() {
     }
 }
 
+/// The x86-64 `PMADDWD` kernels, SSE2 and AVX2 (where this CPU has it), and the dispatching
+/// `quant::dense` / `dense_relu`, against the portable kernel bit for bit: full-scale weights
+/// and inputs, tails of every length, odd outputs, one and two pairs (AVX2 takes pairs two at
+/// a time), the widest layer the kernel takes; and `false` beyond it.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn x86_kernels_equal_the_portable_kernel() {
+    use vaenmf_core::quant::kernel::requantize_relu;
+    use vaenmf_core::quant::x86::{dense_at, has_avx2, Level};
+    use vaenmf_core::quant::{dense, dense_relu, GROUP, MAX_GROUPS};
+    println!("AVX2: {}", has_avx2());
+    let mut rng = Prng::new(41);
+    let widest = GROUP * MAX_GROUPS + GROUP - 1;
+    let shapes = [
+        (10, 400),
+        (400, 400),
+        (400, 4),
+        (17, 5),
+        (8, 2),
+        (8, 4),
+        (3, 1),
+        (1, 7),
+        (24, 7),
+        (31, 6),
+        (514, 128),
+        (widest, 3),
+    ];
+    for (inputs, outputs) in shapes {
+        for extreme in [false, true] {
+            let w: Vec<i8> = (0..inputs * outputs)
+                .map(|_| {
+                    if extreme {
+                        -127
+                    } else {
+                        (rng.uniform() * 255.0 - 127.0) as i8
+                    }
+                })
+                .collect();
+            let bias: Vec<i32> = (0..outputs).map(|_| (rng.uniform() * 2e6 - 1e6) as i32).collect();
+            let multiplier: Vec<i32> = (0..outputs).map(|_| (rng.uniform() * 2e9) as i32 + 1).collect();
+            let x: Vec<i16> = (0..inputs)
+                .map(|_| {
+                    if extreme {
+                        -32767
+                    } else {
+                        (rng.uniform() * 65534.0 - 32767.0) as i16
+                    }
+                })
+                .collect();
+            let mut packed = vec![0i8; w.len()];
+            to_pair_order(inputs, outputs, &w, &mut packed);
+            let mut want = vec![0i32; outputs];
+            dense_portable(&packed, &bias, &x, &mut want);
+            for level in [Level::Sse2, Level::Avx2] {
+                let mut got = vec![i32::MIN; outputs];
+                assert!(dense_at(level, &packed, &bias, &x, &mut got));
+                assert_eq!(got, want, "{level:?} ({inputs}, {outputs}) extreme {extreme}");
+            }
+            let mut got = vec![i32::MIN; outputs];
+            dense(&packed, &bias, &x, &mut got);
+            assert_eq!(got, want, "dense ({inputs}, {outputs})");
+            let mut relu = vec![-1i16; outputs];
+            dense_relu(&packed, &bias, &multiplier, &x, &mut relu);
+            let want_relu: Vec<i16> = want
+                .iter()
+                .zip(&multiplier)
+                .map(|(&a, &m)| requantize_relu(a, m))
+                .collect();
+            assert_eq!(relu, want_relu, "dense_relu ({inputs}, {outputs})");
+        }
+    }
+    // Wider than the input buffer, or lengths that do not match: left to the portable kernel.
+    let x = vec![1i16; widest + 1];
+    let mut acc = [0i32; 2];
+    assert!(!dense_at(
+        Level::Sse2,
+        &vec![1i8; 2 * x.len()],
+        &[0, 0],
+        &x,
+        &mut acc
+    ));
+    assert!(!dense_at(Level::Sse2, &[1i8; 15], &[0, 0], &[1i16; 8], &mut acc));
+    assert!(!dense_at(Level::Sse2, &[1i8; 16], &[0], &[1i16; 8], &mut acc));
+}
+
 /// `requantize` against exact rational arithmetic: round(acc·m/2³²), ties up (what
 /// `SMMULR` computes), including the extremes.
 #[test]

@@ -38,6 +38,10 @@ pub use dsp::{dense as dsp_dense, dense_relu as dsp_dense_relu};
 pub mod calibrate;
 #[cfg(feature = "alloc")]
 pub mod owned;
+/// The `PMADDWD` kernels (x86-64 hosts), for checking them against
+/// [`kernel::dense_portable`]: `false` when their preconditions do not hold.
+#[cfg(target_arch = "x86_64")]
+pub mod x86;
 
 use crate::encoder::Posterior;
 use crate::error::{len_u32, Field, ModelError};
@@ -72,11 +76,15 @@ pub struct QuantLayer<'a, const IN: usize, const OUT: usize> {
 }
 
 /// `acc = bias + Wᵀ x` over pair-ordered `weights` (`x.len() × acc.len()`): the `SMLAD`
-/// kernel where it applies (Cortex-M4/M7, aligned, even inputs), else the portable one — the
-/// same integers either way.
+/// kernel where it applies (Cortex-M4/M7, aligned, even inputs), `PMADDWD` on x86-64 (SSE2, AVX2
+/// where the CPU has it), else the portable one — the same integers either way.
 pub fn dense(weights: &[i8], bias: &[i32], x: &[i16], acc: &mut [i32]) {
     #[cfg(vaenmf_dsp)]
     if dsp::dense(weights, bias, x, acc) {
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if x86::dense(weights, bias, x, acc) {
         return;
     }
     kernel::dense_portable(weights, bias, x, acc);
@@ -87,6 +95,10 @@ pub fn dense(weights: &[i8], bias: &[i32], x: &[i16], acc: &mut [i32]) {
 pub fn dense_relu(weights: &[i8], bias: &[i32], multiplier: &[i32], x: &[i16], out: &mut [i16]) {
     #[cfg(vaenmf_dsp)]
     if dsp::dense_relu(weights, bias, multiplier, x, out) {
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if x86::dense_relu(weights, bias, multiplier, x, out) {
         return;
     }
     dense_relu_portable(weights, bias, multiplier, x, out);
