@@ -107,8 +107,8 @@ impl<'a, const M: usize, const H1: usize, const H2: usize, const R: usize, const
         if WINDOW > 0 {
             // Cannot fail: a slot was freed above when the window was full.
             let _ = self.window.push_back((input, reconstruction));
-            self.totals.add(&input, &reconstruction);
-            self.fresh.add(&input, &reconstruction);
+            self.totals
+                .add_to_both(Some(&mut self.fresh), &input, &reconstruction);
             self.pushed += 1;
             if self.pushed == WINDOW {
                 // The last WINDOW frames are the window: sums free of past rounding.

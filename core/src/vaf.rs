@@ -104,10 +104,20 @@ impl<const M: usize> VafAccumulator<M> {
 
     /// Adds one frame and its reconstruction.
     pub fn add(&mut self, x: &[f32; M], xhat: &[f32; M]) {
+        self.add_to_both(None, x, xhat);
+    }
+
+    /// Adds one frame to these sums and to `other`'s (the same bits as two [`add`](Self::add)
+    /// calls), converting its terms to f64 once: soft-float on a Cortex-M4F.
+    pub fn add_to_both(&mut self, mut other: Option<&mut Self>, x: &[f32; M], xhat: &[f32; M]) {
         for k in 0..M {
             let (e, s) = frame_terms(x[k], xhat[k]);
             self.err[k] += e;
             self.energy[k] += s;
+            if let Some(other) = other.as_deref_mut() {
+                other.err[k] += e;
+                other.energy[k] += s;
+            }
         }
     }
 
@@ -116,8 +126,8 @@ impl<const M: usize> VafAccumulator<M> {
         for k in 0..M {
             let (e, s) = frame_terms(x[k], xhat[k]);
             // Clamp: rounding must never leave a negative sum of squares.
-            self.err[k] = (self.err[k] - e).max(0.0);
-            self.energy[k] = (self.energy[k] - s).max(0.0);
+            self.err[k] = nonnegative(self.err[k] - e);
+            self.energy[k] = nonnegative(self.energy[k] - s);
         }
     }
 
@@ -134,6 +144,16 @@ impl<const M: usize> VafAccumulator<M> {
     /// Per-channel VAF (NaN for a channel with zero energy).
     pub fn per_channel(&self) -> [f32; M] {
         core::array::from_fn(|k| ratio(self.err[k], self.energy[k]).unwrap_or(f32::NAN))
+    }
+}
+
+/// `v`, or +0 when its sign is negative: by the sign bit, because an f64 comparison is a
+/// soft-float call on a Cortex-M4F (sums of finite squares are never NaN).
+fn nonnegative(v: f64) -> f64 {
+    if v.is_sign_negative() {
+        0.0
+    } else {
+        v
     }
 }
 

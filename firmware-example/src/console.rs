@@ -43,8 +43,9 @@ impl Console {
 /// shortest decimal that reads back as the same f32 (the QEMU tests compare them bit for bit).
 pub fn write_activations(out: &mut impl core::fmt::Write, frame: u64, activations: &[f32]) {
     let _ = write!(out, "z,{frame}");
-    for z in activations {
-        let _ = write!(out, ",{z:e}");
+    let mut digits = ryu::Buffer::new();
+    for &z in activations {
+        let _ = write!(out, ",{}", digits.format(z));
     }
     let _ = writeln!(out);
 }

@@ -68,7 +68,8 @@ fn main() -> ! {
     let macs = if HAS_ENCODER { ENCODER_MACS } else { (M * R) as u64 };
     let _ = writeln!(
         out,
-        "summary frames={tracked} skipped={skipped} vaf={vaf:e} window={WINDOW} {UNIT}_per_frame={per_frame} macs_per_frame={macs} board={}",
+        "summary frames={tracked} skipped={skipped} vaf={} window={WINDOW} {UNIT}_per_frame={per_frame} macs_per_frame={macs} board={}",
+        ryu::Buffer::new().format(vaf),
         board::NAME
     );
     finish(true)

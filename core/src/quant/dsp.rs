@@ -8,7 +8,10 @@
 //! `SXTB16` and 8 `SMLAD`: 18 instructions for 16 multiply-accumulates, unrolled eight groups
 //! deep; tail inputs go two at a time. The weights are stored so that no other unpacking is
 //! needed ([`super::kernel::pair_position`]). Hidden layers requantise in the same pass
-//! (`SMMULR`, `USAT #15`); an unpaired last output is done in Rust.
+//! (`SMMULR`, `USAT #15`); an unpaired last output is done in Rust. A hidden layer of one group
+//! (8 to 15 inputs, an EMG encoder's first layer) keeps the group's inputs in registers for all
+//! the pairs and its bias pointer in a register: 44 instructions per pair of a 10-input layer
+//! instead of 60.
 //!
 //! # Safety
 //!
@@ -54,6 +57,10 @@ global_asm!(
     // r1: inputs, r0: weights; r4-r7: 8 int16 inputs; r8-r9 output a's and r10-r11 output
     // b's 8 weights; r2, r3: the two accumulators; r12: scratch.
     "ldm r1!, {{r4-r7}}",
+    "vaenmf_s8_group_held",
+    ".endm",
+    // The same on inputs already in r4-r7.
+    ".macro vaenmf_s8_group_held",
     "ldm r0!, {{r8-r11}}",
     "sxtb16 r12, r8",
     "smlad r2, r12, r4, r2",
@@ -176,6 +183,63 @@ global_asm!(
     "add sp, sp, #32",
     "pop {{r4-r11, pc}}",
     ".size vaenmf_s8_pairs_sums, . - vaenmf_s8_pairs_sums",
+    // Hidden layers with one group of inputs (8 to 15, even; an EMG encoder's first layer):
+    // the group's inputs stay in r4-r7 for every pair and the bias pointer in r1.
+    // Frame: [sp] tail inputs, [sp+4] out, [sp+8] end of out, [sp+12] tail pairs,
+    // [sp+16] multipliers.
+    ".section .text.vaenmf_s8_pairs_relu_one_group,\"ax\",%progbits",
+    ".global vaenmf_s8_pairs_relu_one_group",
+    ".type vaenmf_s8_pairs_relu_one_group,%function",
+    ".p2align 2",
+    ".thumb_func",
+    "vaenmf_s8_pairs_relu_one_group:",
+    "push {{r4-r11, lr}}",
+    "sub sp, sp, #24",
+    "ldm r3, {{r4-r9}}",
+    "add r4, r2, r4, lsl #2",
+    "add r10, r1, #16",
+    "str r10, [sp]",
+    "str r2, [sp, #4]",
+    "str r4, [sp, #8]",
+    "str r7, [sp, #12]",
+    "str r9, [sp, #16]",
+    "ldm r1, {{r4-r7}}",
+    "mov r1, r8",
+    "1:",
+    "ldm r1!, {{r2, r3}}",
+    "vaenmf_s8_group_held",
+    "ldr lr, [sp, #12]",
+    "cmp lr, #0",
+    "beq 3f",
+    "ldr r12, [sp]",
+    // Tail: two inputs per step, the word `a₀ b₀ a₁ b₁`.
+    "2:",
+    "ldr r9, [r12], #4",
+    "ldr r8, [r0], #4",
+    "sxtb16 r10, r8",
+    "smlad r2, r10, r9, r2",
+    "sxtb16 r8, r8, ror #8",
+    "smlad r3, r8, r9, r3",
+    "subs lr, lr, #1",
+    "bne 2b",
+    "3:",
+    "ldr r12, [sp, #16]",
+    "ldm r12!, {{r8, r9}}",
+    "str r12, [sp, #16]",
+    "smmulr r2, r2, r8",
+    "smmulr r3, r3, r9",
+    "usat r2, #15, r2",
+    "usat r3, #15, r3",
+    "ldr r12, [sp, #4]",
+    "strh r2, [r12], #2",
+    "strh r3, [r12], #2",
+    "str r12, [sp, #4]",
+    "ldr lr, [sp, #8]",
+    "cmp r12, lr",
+    "bne 1b",
+    "add sp, sp, #24",
+    "pop {{r4-r11, pc}}",
+    ".size vaenmf_s8_pairs_relu_one_group, . - vaenmf_s8_pairs_relu_one_group",
     ".text",
 );
 
@@ -183,6 +247,14 @@ extern "C" {
     /// For each of `counts.pairs` output pairs: bias plus the pair's sums over every input,
     /// requantised with `counts.multiplier` and clamped, two i16 to `out`.
     fn vaenmf_s8_pairs_relu(weights: *const i8, inputs: *const i16, out: *mut i16, counts: *const Counts);
+    /// [`vaenmf_s8_pairs_relu`] for a layer of one group (`counts.octets == 0`,
+    /// `counts.singles == 1`): the group's inputs are loaded once for all pairs.
+    fn vaenmf_s8_pairs_relu_one_group(
+        weights: *const i8,
+        inputs: *const i16,
+        out: *mut i16,
+        counts: *const Counts,
+    );
     /// The same without requantisation: two i32 sums per pair to `out`.
     fn vaenmf_s8_pairs_sums(weights: *const i8, inputs: *const i16, out: *mut i32, counts: *const Counts);
 }
@@ -274,8 +346,14 @@ pub fn dense_relu(weights: &[i8], bias: &[i32], multiplier: &[i32], x: &[i16], o
         return false;
     };
     // SAFETY: as in `dense`; `out` holds `outputs ≥ 2 · pairs` i16 and `multiplier` as many
-    // i32 (checked above).
-    unsafe { vaenmf_s8_pairs_relu(weights.as_ptr(), x.as_ptr(), out.as_mut_ptr(), &counts) };
+    // i32 (checked above). The one-group kernel reads the same memory (the group's inputs once).
+    unsafe {
+        if counts.octets == 0 && counts.singles == 1 {
+            vaenmf_s8_pairs_relu_one_group(weights.as_ptr(), x.as_ptr(), out.as_mut_ptr(), &counts);
+        } else {
+            vaenmf_s8_pairs_relu(weights.as_ptr(), x.as_ptr(), out.as_mut_ptr(), &counts);
+        }
+    }
     if out.len() % 2 == 1 {
         let n = out.len();
         out[n - 1] = requantize_relu(last_output(weights, bias, x, n), multiplier[n - 1]);

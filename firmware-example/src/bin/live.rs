@@ -89,7 +89,8 @@ fn main() -> ! {
             let per_frame = busy / REPORT_EVERY as u64;
             let _ = writeln!(
                 out,
-                "summary frames={tracked} skipped={skipped} lost={lost} vaf={vaf:e} window={REPORT_EVERY} cycles_per_frame={per_frame} budget_cycles={budget} macs_per_frame={macs} board={}",
+                "summary frames={tracked} skipped={skipped} lost={lost} vaf={} window={REPORT_EVERY} cycles_per_frame={per_frame} budget_cycles={budget} macs_per_frame={macs} board={}",
+                ryu::Buffer::new().format(vaf),
                 stm32f411::NAME
             );
             (busy, tracked, skipped, lost) = (0, 0, 0, 0);

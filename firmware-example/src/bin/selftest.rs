@@ -173,6 +173,9 @@ fn integer_kernel_checks<W: core::fmt::Write>(c: &mut Checks<W>) {
         (10, 4),
         (6, 2),
         (9, 2),
+        (14, 5),
+        (12, 4),
+        (16, 2),
     ] {
         let mut plain = [0i8; MAX_IN * MAX_OUT];
         let mut packed = Align4([0i8; MAX_IN * MAX_OUT + 4]);
