@@ -11,7 +11,7 @@
 //! (`SMMULR`, `USAT #15`); an unpaired last output is done in Rust. A hidden layer of one group
 //! (8 to 15 inputs, an EMG encoder's first layer) keeps the group's inputs in registers for all
 //! the pairs and its bias pointer in a register: 44 instructions per pair of a 10-input layer
-//! instead of 60.
+//! instead of about 55.
 //!
 //! # Safety
 //!

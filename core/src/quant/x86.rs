@@ -7,7 +7,7 @@
 //! (CPUID and `XGETBV`, no `std` needed) and cached.
 //!
 //! Per group of 8 inputs and a pair of outputs the pair-ordered layout
-//! ([`super::kernel::pair_position`]) holds 16 consecutive weight bytes, the pair's first
+//! ([`crate::quant::kernel::pair_position`]) holds 16 consecutive weight bytes, the pair's first
 //! output's 8 then its second's, each 4 in the order `w₀ w₂ w₁ w₃`. The inputs are put in that
 //! order once per call, so the AVX2 loop is, per group and pair: sign-
 //! extend the 16 weights to int16 (`VPMOVSXBW`), multiply-add them with the group's inputs
@@ -27,7 +27,7 @@
 //!
 //! The loads read 16 bytes from `chunks_exact(16)` chunks of the weights and 16 bytes from
 //! `[i16; 8]` arrays, unaligned (`MOVDQU`); the AVX2 functions run only after
-//! [`has_avx2`] found the CPU and the OS to support it.
+//! [`has_avx2`](crate::quant::x86::has_avx2) found the CPU and the OS to support it.
 #![allow(unsafe_code)]
 
 use core::arch::x86_64::{
