@@ -34,8 +34,9 @@ impl<const IN: usize, const OUT: usize> DenseLayer<'_, IN, OUT> {
     ///
     /// Panel by panel (four at once on hosts): a panel's [`PANEL`] accumulators stay in
     /// registers while its weights stream past in storage order, so each weight costs one
-    /// load and one multiply-accumulate (`vmla.f32` on a Cortex-M4F, which rounds like
-    /// `vmul` + `vadd`).
+    /// load and one multiply-accumulate. On a Cortex-M4F the full panels go to `quant::dsp`'s
+    /// kernel: one `VLDM` of a panel's 8 weights per input and `VMLA.F32`, which rounds like
+    /// `VMUL` + `VADD` — the same bits.
     pub fn forward(&self, x: &[f32; IN], out: &mut [f32; OUT]) {
         if IN == 0 {
             *out = *self.bias;
@@ -47,10 +48,16 @@ impl<const IN: usize, const OUT: usize> DenseLayer<'_, IN, OUT> {
         let (full, tail) = flat
             .split_at_checked(full_bias.len() * PANEL * IN)
             .unwrap_or((flat, &[]));
+        #[cfg(vaenmf_fpu)]
+        let panels_done = crate::quant::dense_panels_f32(full, x, full_bias, full_out);
+        #[cfg(not(vaenmf_fpu))]
+        let panels_done = false;
         let panels = full.chunks_exact(PANEL * IN).map(|p| p.as_chunks::<PANEL>().0);
-        let mut panels = panels.zip(full_bias).zip(full_out);
+        let skip = if panels_done { full_bias.len() } else { 0 };
+        let mut panels = panels.zip(full_bias).zip(full_out).skip(skip);
         // A host's FPU has latency to hide: four panels at a time give four independent
-        // chains of additions. A Cortex-M4F has registers for one panel's accumulators.
+        // chains of additions. A Cortex-M4F has registers for one panel's accumulators (and
+        // its `VLDM` + `VMLA.F32` kernel, `quant::dsp`, has done the full panels above).
         let groups = if cfg!(target_arch = "arm") {
             0
         } else {

@@ -306,6 +306,122 @@ pub fn sqrt(x: f32) -> f32 {
     unsafe { vaenmf_vsqrt(x) }
 }
 
+// `vaenmf_f32_panels(weights, x, out, &F32Counts)`: f32 dense panels of 8 outputs (the
+// encoder's panel order, `DenseLayer`). Per panel the 8 sums start at the bias (s0-s7); per
+// input one `VLDM` of the panel's 8 weights (s16-s23) and 8 `VMLA.F32` with the input, in
+// input order; the inputs come 8 at a time by one `VLDM` (s8-s15). `VMLA.F32` rounds the
+// product, then the sum (it is not fused): the bits of `acc += w * x`.
+#[cfg(vaenmf_fpu)]
+global_asm!(
+    ".syntax unified",
+    ".thumb",
+    ".fpu fpv4-sp-d16",
+    ".macro vaenmf_f32_row x",
+    "vldmia r0!, {{s16-s23}}",
+    "vmla.f32 s0, s16, \\x",
+    "vmla.f32 s1, s17, \\x",
+    "vmla.f32 s2, s18, \\x",
+    "vmla.f32 s3, s19, \\x",
+    "vmla.f32 s4, s20, \\x",
+    "vmla.f32 s5, s21, \\x",
+    "vmla.f32 s6, s22, \\x",
+    "vmla.f32 s7, s23, \\x",
+    ".endm",
+    ".section .text.vaenmf_f32_panels,\"ax\",%progbits",
+    ".global vaenmf_f32_panels",
+    ".type vaenmf_f32_panels,%function",
+    ".p2align 2",
+    ".thumb_func",
+    "vaenmf_f32_panels:",
+    "push {{r4-r8, lr}}",
+    "vpush {{d8-d15}}",
+    // r4 panels, r5 octets of inputs, r6 the other inputs, r7 bias.
+    "ldm r3, {{r4-r7}}",
+    "1:",
+    "vldmia r7!, {{s0-s7}}",
+    "mov r8, r1",
+    "movs r3, r5",
+    "beq 3f",
+    "2:",
+    "vldmia r8!, {{s8-s15}}",
+    "vaenmf_f32_row s8",
+    "vaenmf_f32_row s9",
+    "vaenmf_f32_row s10",
+    "vaenmf_f32_row s11",
+    "vaenmf_f32_row s12",
+    "vaenmf_f32_row s13",
+    "vaenmf_f32_row s14",
+    "vaenmf_f32_row s15",
+    "subs r3, r3, #1",
+    "bne 2b",
+    "3:",
+    "movs r3, r6",
+    "beq 5f",
+    "4:",
+    "vldmia r8!, {{s8}}",
+    "vaenmf_f32_row s8",
+    "subs r3, r3, #1",
+    "bne 4b",
+    "5:",
+    "vstmia r2!, {{s0-s7}}",
+    "subs r4, r4, #1",
+    "bne 1b",
+    "vpop {{d8-d15}}",
+    "pop {{r4-r8, pc}}",
+    ".size vaenmf_f32_panels, . - vaenmf_f32_panels",
+);
+
+/// What the f32 panel kernel reads besides its three pointers (offsets fixed by the assembly).
+#[cfg(vaenmf_fpu)]
+#[repr(C)]
+struct F32Counts {
+    /// Panels of 8 outputs (≥ 1).
+    panels: u32,
+    /// Inputs divided by 8.
+    octets: u32,
+    /// Inputs modulo 8.
+    rest: u32,
+    /// 8 biases per panel.
+    bias: *const f32,
+}
+
+#[cfg(vaenmf_fpu)]
+extern "C" {
+    /// For each of `counts.panels` panels: its 8 sums, bias first, then every input's products
+    /// in input order; 8 f32 to `out`.
+    fn vaenmf_f32_panels(weights: *const f32, x: *const f32, out: *mut f32, counts: *const F32Counts);
+}
+
+/// `out = bias + Wᵀ x` over whole panels of 8 outputs with `VLDM` + `VMLA.F32` (`weights`:
+/// `panels × inputs × 8` in panel order, as `DenseLayer`'s full panels); `false` (nothing
+/// written) when the lengths do not match or there is no panel or input. The same bits as the
+/// portable panel loop: each output summed from its bias in input order, products and sums
+/// rounded separately. Cost per call: `panels · (9 · inputs + inputs / 8 + ~10)` instructions.
+#[cfg(vaenmf_fpu)]
+pub fn dense_panels_f32(weights: &[f32], x: &[f32], bias: &[[f32; 8]], out: &mut [[f32; 8]]) -> bool {
+    let panels = bias.len();
+    let ok = panels > 0
+        && !x.is_empty()
+        && out.len() == panels
+        && Some(weights.len()) == panels.checked_mul(8).and_then(|n| n.checked_mul(x.len()));
+    if !ok {
+        return false;
+    }
+    let counts = F32Counts {
+        panels: panels as u32,
+        octets: (x.len() / 8) as u32,
+        rest: (x.len() % 8) as u32,
+        bias: bias.as_ptr().cast(),
+    };
+    // SAFETY: the kernel reads `panels · 8 · inputs` weights, `inputs` values of `x` per panel
+    // and `panels · 8` biases, and writes `panels · 8` values of `out`: the lengths checked
+    // above; f32 slices are 4-byte aligned, as `VLDM`/`VSTM` need. It saves and restores
+    // r4-r8, lr and s16-s31 (callee-saved), and uses s0-s15 and r0-r3, r12 as the ABI allows;
+    // the FPU is there (`cfg(vaenmf_fpu)`: hard-float targets only).
+    unsafe { vaenmf_f32_panels(weights.as_ptr(), x.as_ptr(), out.as_mut_ptr().cast(), &counts) };
+    true
+}
+
 /// The unpaired last output's accumulator (odd `outputs`), in Rust.
 fn last_output(weights: &[i8], bias: &[i32], x: &[i16], outputs: usize) -> i32 {
     dot(bias[outputs - 1], &weights[(outputs - 1) * x.len()..], x)

@@ -28,6 +28,10 @@ pub mod kernel;
 
 #[cfg(vaenmf_dsp)]
 mod dsp;
+/// The f32 panel kernel (`VLDM` + `VMLA.F32`, Cortex-M4F/M7F), for checking it against the
+/// portable panel loop: `false` when its preconditions do not hold.
+#[cfg(vaenmf_fpu)]
+pub use dsp::dense_panels_f32;
 #[cfg(vaenmf_fpu)]
 pub(crate) use dsp::sqrt as fpu_sqrt;
 /// The `SMLAD` kernels themselves (Cortex-M4/M7 builds only), for checking them against
