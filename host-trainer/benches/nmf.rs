@@ -1,4 +1,5 @@
-//! NMF speed against scikit-learn, side by side in one run: 500 multiplicative-update
+//! NMF speed against scikit-learn, side by side in one run (medians of 7 fits each, with the
+//! spread): 500 multiplicative-update
 //! iterations (Frobenius, NNDSVDa, no early stop) at rank 4 on the real 9900 × 12 gait matrix.
 //! scikit-learn is timed by `scripts/sklearn_nmf_bench.py` when `python3 -c 'import sklearn'`
 //! works; the ratio is printed.
@@ -41,12 +42,12 @@ fn main() {
     }
     .check()
     .expect("valid settings");
-    let mut best = f64::INFINITY;
+    let mut times = Vec::with_capacity(REPEATS);
     let mut vaf = 0.0;
     for _ in 0..REPEATS {
         let start = Instant::now();
         let f = fit(&x, &cfg, |_, _| {}).expect("NMF fit");
-        best = best.min(start.elapsed().as_secs_f64());
+        times.push(start.elapsed().as_secs_f64());
         let s = Synergies {
             channels: x.channels,
             rank: RANK,
@@ -54,9 +55,14 @@ fn main() {
         };
         vaf = fit_metrics(&x, &s.reconstruct(&f.z)).expect("VAF").vaf;
     }
+    times.sort_by(f64::total_cmp);
+    let median = times[REPEATS / 2];
     println!(
-        "vaenmf nmf: {} x {} rank {RANK}, {ITERATIONS} iterations: {:.4} s (best of {REPEATS}), VAF {vaf:.4}",
-        x.frames, x.channels, best
+        "vaenmf nmf: {} x {} rank {RANK}, {ITERATIONS} iterations: {median:.4} s (median of {REPEATS}, {:.4}–{:.4}), VAF {vaf:.4}",
+        x.frames,
+        x.channels,
+        times[0],
+        times[REPEATS - 1]
     );
     let script = root.join("scripts/sklearn_nmf_bench.py");
     let out = Command::new("python3")
@@ -70,11 +76,13 @@ fn main() {
             let v: serde_json::Value = serde_json::from_str(line.trim()).expect("sklearn bench output");
             let sk = v["seconds"].as_f64().unwrap_or(f64::NAN);
             println!(
-                "scikit-learn {} mu: {sk:.4} s, VAF {:.4}",
+                "scikit-learn {} mu: {sk:.4} s (median of {REPEATS}, {:.4}–{:.4}), VAF {:.4}",
                 v["sklearn"].as_str().unwrap_or("?"),
+                v["min"].as_f64().unwrap_or(f64::NAN),
+                v["max"].as_f64().unwrap_or(f64::NAN),
                 v["vaf"].as_f64().unwrap_or(f64::NAN)
             );
-            println!("speed-up over scikit-learn: {:.1}x", sk / best);
+            println!("speed-up over scikit-learn: {:.1}x (medians)", sk / median);
         }
         _ => println!("scikit-learn not available (pip install scikit-learn): no ratio"),
     }
