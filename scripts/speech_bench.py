@@ -33,6 +33,17 @@ def best(f, repeats):
     return t, out
 
 
+def median(f, repeats):
+    """(median, min, max) wall time of `repeats` calls, and the last result."""
+    times, out = [], None
+    for _ in range(repeats):
+        s = time.perf_counter()
+        out = f()
+        times.append(time.perf_counter() - s)
+    times.sort()
+    return (times[len(times) // 2], times[0], times[-1]), out
+
+
 def main():
     d = sys.argv[1]
     read = lambda n: wavfile.read(os.path.join(d, n))[1].astype(np.float64)
@@ -42,14 +53,16 @@ def main():
     out = {}
     try:
         import mir_eval
-        t, r = best(lambda: mir_eval.separation.bss_eval_sources(refs, ests), 3)
-        out["mir_eval"] = {"seconds": t, "sdr": float(r[0][0]), "version": mir_eval.__version__}
+        (t, lo, hi), r = median(lambda: mir_eval.separation.bss_eval_sources(refs, ests), 5)
+        out["mir_eval"] = {"seconds": t, "min": lo, "max": hi, "sdr": float(r[0][0]),
+                           "version": mir_eval.__version__}
     except ImportError:
         out["mir_eval"] = None
     try:
         import fast_bss_eval
-        t, r = best(lambda: fast_bss_eval.bss_eval_sources(refs, ests, compute_permutation=True), 5)
-        out["fast_bss_eval"] = {"seconds": t, "sdr": float(r[0][0])}
+        (t, lo, hi), r = median(
+            lambda: fast_bss_eval.bss_eval_sources(refs, ests, compute_permutation=True), 5)
+        out["fast_bss_eval"] = {"seconds": t, "min": lo, "max": hi, "sdr": float(r[0][0])}
     except ImportError:
         out["fast_bss_eval"] = None
     try:

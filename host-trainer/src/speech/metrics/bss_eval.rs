@@ -15,10 +15,11 @@
 //! `O((Lm)³)`, its residual checked, with a dense Cholesky as the fallback) for all estimates
 //! at once, with every correlation computed once by FFT.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock, Mutex};
 
 use anyhow::{bail, Result};
 use nalgebra::DVector;
+use rayon::prelude::*;
 use realfft::num_complex::Complex64;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 use serde::Serialize;
@@ -63,9 +64,14 @@ struct Fft {
     inverse: Arc<dyn ComplexToReal<f64>>,
 }
 
+/// One planner for the process: it keeps every length's plan (twiddle tables cost as much as
+/// a transform), and scoring calls come with the same few lengths again and again.
+static PLANNER: LazyLock<Mutex<RealFftPlanner<f64>>> = LazyLock::new(|| Mutex::new(RealFftPlanner::new()));
+
 impl Fft {
     fn new(n: usize) -> Self {
-        let mut planner = RealFftPlanner::<f64>::new();
+        // A poisoned lock still holds a valid planner (planning does not leave it half-done).
+        let mut planner = PLANNER.lock().unwrap_or_else(|e| e.into_inner());
         Self {
             n,
             forward: planner.plan_fft_forward(n),
@@ -271,7 +277,7 @@ impl References {
     fn ratios(&self, estimates: &[&[f32]]) -> Vec<Vec<Ratios>> {
         let k = self.spectra.len();
         let correlations: Vec<Vec<Vec<f64>>> = estimates
-            .iter()
+            .par_iter()
             .map(|e| {
                 let spectrum = self.fft.forward(&to_f64(e));
                 self.spectra
@@ -281,10 +287,17 @@ impl References {
             })
             .collect();
         let all: Vec<usize> = (0..k).collect();
-        let p_all = self.projected_energy(&all, &correlations);
-        let p_single: Vec<Vec<f64>> = (0..k)
-            .map(|i| self.projected_energy(&[i], &correlations))
-            .collect();
+        // The projection onto all references and those onto each are independent solves: on
+        // as many threads as there are (mir_eval's and fast_bss_eval's BLAS use them too).
+        let (p_all, p_single) = rayon::join(
+            || self.projected_energy(&all, &correlations),
+            || {
+                (0..k)
+                    .into_par_iter()
+                    .map(|i| self.projected_energy(&[i], &correlations))
+                    .collect::<Vec<Vec<f64>>>()
+            },
+        );
         // Differences of energies below the rounding of the larger one are zero.
         let gap = |big: f64, small: f64| {
             let d = big - small;

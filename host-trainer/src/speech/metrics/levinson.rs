@@ -201,11 +201,14 @@ impl BlockToeplitz {
         let (mut f_new, mut b_new): (Vec<Block<M>>, Vec<Block<M>>) = (Vec::new(), Vec::new());
         for n in 1..l {
             // ε_f = Σ R(a − n) f_a (row n of T_{n+1}); ε_b = Σ R(a + 1) b_a (row 0).
+            // R(a − n) for a = 0 … n − 1 is blocks[l − 1 − n ..], R(a + 1) blocks[l ..]: slices
+            // walked in step, without an index check per block.
+            let (behind, ahead) = (&blocks[l - 1 - n..l - 1], &blocks[l..l + n]);
             let mut ef = [[0.0; M]; M];
             let mut eb = [[0.0; M]; M];
-            for a in 0..n {
-                add_mul(&mut ef, r(a as isize - n as isize), &f[a]);
-                add_mul(&mut eb, r(a as isize + 1), &b[a]);
+            for (((rf, fa), rb), ba) in behind.iter().zip(&f).zip(ahead).zip(&b) {
+                add_mul(&mut ef, rf, fa);
+                add_mul(&mut eb, rb, ba);
             }
             // α = (I − ε_b ε_f)⁻¹, β = −ε_f α; δ = (I − ε_f ε_b)⁻¹, γ = −ε_b δ.
             let alpha = inv(&minus(&identity, &mul(&eb, &ef)))?;
@@ -233,8 +236,7 @@ impl BlockToeplitz {
             // x' = [x; 0] + b' (d_n − ε_x), ε_x = Σ R(a − n) x_a.
             for (x, d) in xs.iter_mut().zip(rhs) {
                 let mut v: [f64; M] = core::array::from_fn(|i| d[n * M + i]);
-                for (a, xa) in x.iter().enumerate() {
-                    let ra = r(a as isize - n as isize);
+                for (ra, xa) in behind.iter().zip(x.iter()) {
                     for i in 0..M {
                         v[i] -= (0..M).map(|j| ra[i][j] * xa[j]).sum::<f64>();
                     }
@@ -246,9 +248,11 @@ impl BlockToeplitz {
                     }
                 }
             }
-            if !f.iter().chain(&b).flatten().flatten().all(|v| v.is_finite()) {
-                return None;
-            }
+        }
+        // A non-finite value, once there, reaches the solutions (nothing here maps ∞ or NaN
+        // back to a finite value): one check at the end finds what a check per step would.
+        if !xs.iter().flatten().flatten().all(|v| v.is_finite()) {
+            return None;
         }
         Some(
             xs.into_iter()
