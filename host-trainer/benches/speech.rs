@@ -67,6 +67,8 @@ fn ratio(name: &str, theirs: Option<f64>, ours: f64) {
 }
 
 fn main() {
+    // As `vaenmf` runs (see `single_threaded_products`).
+    vaenmf_trainer::nmf::gemm::single_threaded_products();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let mini = root.join("data/speech-mini");
     let dir = tempfile::tempdir().expect("temp dir");

@@ -9,6 +9,7 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
+    vaenmf_trainer::nmf::gemm::single_threaded_products();
     let cli = match vaenmf_trainer::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
