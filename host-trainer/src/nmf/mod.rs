@@ -757,7 +757,7 @@ mod tests {
         let mut rng = Prng::new(5);
         let mut value = |zero_every: usize, i: usize| {
             let v = rng.uniform() as f32 * 3.0;
-            if i % zero_every == 0 {
+            if i.is_multiple_of(zero_every) {
                 0.0
             } else {
                 v
