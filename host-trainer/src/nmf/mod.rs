@@ -403,9 +403,16 @@ impl<'a, const R: usize> MuRun<'a, R> {
         let half = (self.z.len() / R).div_ceil(2);
         let (z_lo, z_hi) = self.z.split_at_mut(half * R);
         let (x_lo, x_hi) = self.x.split_at(half * m);
+        let step = FrobeniusStep {
+            m,
+            w: &w,
+            g: &g,
+            lambda,
+            want_objective,
+        };
         let (lo, hi) = rayon::join(
-            || frobenius_pass::<R>(x_lo, z_lo, m, &w, &g, lambda, want_objective),
-            || frobenius_pass::<R>(x_hi, z_hi, m, &w, &g, lambda, want_objective),
+            || frobenius_pass::<R>(x_lo, z_lo, step),
+            || frobenius_pass::<R>(x_hi, z_hi, step),
         );
         let err = lo.err + hi.err;
         let ztz: [[f64; R]; R] =
@@ -578,23 +585,34 @@ struct FrobeniusPartial<const R: usize> {
     err: f64,
 }
 
+/// What a Frobenius pass reads besides the frames and activations.
+#[derive(Clone, Copy)]
+struct FrobeniusStep<'a, const R: usize> {
+    /// Channels.
+    m: usize,
+    /// `W`, one row of `R` per channel.
+    w: &'a [[f32; R]],
+    /// `WᵀW`.
+    g: &'a [[f32; R]; R],
+    /// L1 weight.
+    lambda: f32,
+    /// Whether to compute the objective.
+    want_objective: bool,
+}
+
 /// The Z update and the W statistics over a run of blocks (see `MuRun::frobenius_step`):
 /// compiled for AVX as well, and run so where the CPU has it (the same bits: see `lanes`).
 fn frobenius_pass<const R: usize>(
     x: &[Lanes],
     z: &mut [Lanes],
-    m: usize,
-    w: &[[f32; R]],
-    g: &[[f32; R]; R],
-    lambda: f32,
-    want_objective: bool,
+    step: FrobeniusStep<'_, R>,
 ) -> FrobeniusPartial<R> {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx") {
         // SAFETY: the CPU has AVX, the only thing `frobenius_pass_avx` adds to the caller's.
-        return unsafe { frobenius_pass_avx(x, z, m, w, g, lambda, want_objective) };
+        return unsafe { frobenius_pass_avx(x, z, step) };
     }
-    frobenius_pass_body(x, z, m, w, g, lambda, want_objective)
+    frobenius_pass_body(x, z, step)
 }
 
 /// [`frobenius_pass_body`] with 256-bit vectors.
@@ -607,25 +625,24 @@ fn frobenius_pass<const R: usize>(
 unsafe fn frobenius_pass_avx<const R: usize>(
     x: &[Lanes],
     z: &mut [Lanes],
-    m: usize,
-    w: &[[f32; R]],
-    g: &[[f32; R]; R],
-    lambda: f32,
-    want_objective: bool,
+    step: FrobeniusStep<'_, R>,
 ) -> FrobeniusPartial<R> {
-    frobenius_pass_body(x, z, m, w, g, lambda, want_objective)
+    frobenius_pass_body(x, z, step)
 }
 
 #[inline(always)]
 fn frobenius_pass_body<const R: usize>(
     x: &[Lanes],
     z: &mut [Lanes],
-    m: usize,
-    w: &[[f32; R]],
-    g: &[[f32; R]; R],
-    lambda: f32,
-    want_objective: bool,
+    step: FrobeniusStep<'_, R>,
 ) -> FrobeniusPartial<R> {
+    let FrobeniusStep {
+        m,
+        w,
+        g,
+        lambda,
+        want_objective,
+    } = step;
     let eps = Lanes::splat(EPS);
     let mut xtz = vec![[0.0f64; R]; m];
     let mut ztz = [[0.0f64; R]; R];
@@ -783,10 +800,17 @@ mod tests {
         }
         for (lambda, objective) in [(0.0, true), (0.3, false)] {
             let mut z_base = z.clone();
-            let base = frobenius_pass_body(&x, &mut z_base, m, &w, &g, lambda, objective);
+            let step = FrobeniusStep {
+                m,
+                w: &w,
+                g: &g,
+                lambda,
+                want_objective: objective,
+            };
+            let base = frobenius_pass_body(&x, &mut z_base, step);
             let mut z_avx = z.clone();
             // SAFETY: AVX was detected above.
-            let avx = unsafe { frobenius_pass_avx(&x, &mut z_avx, m, &w, &g, lambda, objective) };
+            let avx = unsafe { frobenius_pass_avx(&x, &mut z_avx, step) };
             let bits =
                 |z: &[Lanes]| -> Vec<u32> { z.iter().flat_map(|l| l.as_array().map(f32::to_bits)).collect() };
             assert_eq!(bits(&z_base), bits(&z_avx), "activations, λ = {lambda}");
