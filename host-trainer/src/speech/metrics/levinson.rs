@@ -249,8 +249,10 @@ impl BlockToeplitz {
                 }
             }
         }
-        // A non-finite value, once there, reaches the solutions (nothing here maps ∞ or NaN
-        // back to a finite value): one check at the end finds what a check per step would.
+        // A non-finite f or b stops the next step (the block inverse refuses a non-finite
+        // pivot) and reaches the solutions through b' (nothing here maps ∞ or NaN back to a
+        // finite value), so one check of the solutions here replaces a scan of f and b per
+        // step; the caller's residual check judges the rest.
         if !xs.iter().flatten().flatten().all(|v| v.is_finite()) {
             return None;
         }
