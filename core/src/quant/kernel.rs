@@ -74,6 +74,32 @@ fn group_pair(a: i32, b: i32, wa: &[i8; GROUP], wb: &[i8; GROUP], xs: &[i16; GRO
     (a, b)
 }
 
+/// The full groups of `x` (at most `MAX_GROUPS`) with each 4 inputs in the weights' order
+/// `x₀ x₂ x₁ x₃` ([`pair_position`]), written to `buffer`.
+pub(super) fn swapped_groups<'g>(
+    x: &[i16],
+    buffer: &'g mut [[i16; GROUP]; super::MAX_GROUPS],
+) -> &'g [[i16; GROUP]] {
+    let (full, _) = x.as_chunks::<GROUP>();
+    let n = full.len().min(super::MAX_GROUPS);
+    for (g, s) in full.iter().zip(buffer.iter_mut()) {
+        *s = [g[0], g[2], g[1], g[3], g[4], g[6], g[5], g[7]];
+    }
+    &buffer[..n]
+}
+
+/// A pair's sums plus the products of the tail inputs (`inputs mod 8`), whose weights come
+/// two bytes per input, `a₀ b₀ a₁ b₁ …`.
+#[inline(always)]
+pub(super) fn tail_pair(a: i32, b: i32, tails: &[i8], x_tail: &[i16]) -> (i32, i32) {
+    let (mut a, mut b) = (a, b);
+    for (w, &v) in tails.chunks_exact(2).zip(x_tail) {
+        a = a.wrapping_add(i32::from(w[0]) * i32::from(v));
+        b = b.wrapping_add(i32::from(w[1]) * i32::from(v));
+    }
+    (a, b)
+}
+
 /// `acc[o] = bias[o] + Σᵢ w(i, o) · x[i]` over the full groups and the tails, portable.
 ///
 /// `weights` holds `x.len() × acc.len()` weights in pair order; mismatched lengths leave
@@ -84,13 +110,7 @@ pub fn dense_portable(weights: &[i8], bias: &[i32], x: &[i16], acc: &mut [i32]) 
     let grouped = inputs - inputs % GROUP;
     // The group inputs in the weights' swapped order, once for all outputs.
     let mut swapped = [[0i16; GROUP]; super::MAX_GROUPS];
-    let groups = (grouped / GROUP).min(super::MAX_GROUPS);
-    for (g, s) in swapped.iter_mut().take(groups).enumerate() {
-        for k in 0..GROUP {
-            let from = g * GROUP + k - k % 4 + [0, 2, 1, 3][k % 4];
-            s[k] = x.get(from).copied().unwrap_or(0);
-        }
-    }
+    let swapped = swapped_groups(x, &mut swapped);
     let x_tail = x.get(grouped..).unwrap_or(&[]);
     let pairs = outputs / 2;
     let block = 2 * inputs;
@@ -104,16 +124,13 @@ pub fn dense_portable(weights: &[i8], bias: &[i32], x: &[i16], acc: &mut [i32]) 
         let mut a = bias.get(2 * p).copied().unwrap_or(0);
         let mut b = bias.get(2 * p + 1).copied().unwrap_or(0);
         let (blocks, _) = body.as_chunks::<{ 2 * GROUP }>();
-        for (w, xs) in blocks.iter().zip(&swapped[..groups]) {
+        for (w, xs) in blocks.iter().zip(swapped) {
             let (wa, wb) = w.split_at(GROUP);
             if let (Ok(wa), Ok(wb)) = (<&[i8; GROUP]>::try_from(wa), <&[i8; GROUP]>::try_from(wb)) {
                 (a, b) = group_pair(a, b, wa, wb, xs);
             }
         }
-        for (w, &v) in tails.chunks_exact(2).zip(x_tail) {
-            a = a.wrapping_add(i32::from(w[0]) * i32::from(v));
-            b = b.wrapping_add(i32::from(w[1]) * i32::from(v));
-        }
+        (a, b) = tail_pair(a, b, tails, x_tail);
         chunk[0] = a;
         chunk[1] = b;
     }

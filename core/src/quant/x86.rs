@@ -39,7 +39,7 @@ use core::arch::x86_64::{
 };
 use core::sync::atomic::{AtomicU8, Ordering};
 
-use super::kernel::{dot, requantize_relu};
+use super::kernel::{dot, requantize_relu, swapped_groups, tail_pair};
 use super::{GROUP, MAX_GROUPS};
 
 /// The instruction sets a kernel can use.
@@ -174,16 +174,6 @@ pub fn dense_relu(weights: &[i8], bias: &[i32], multiplier: &[i32], x: &[i16], o
     true
 }
 
-/// The full groups of `x` with each 4 inputs in the weights' order `x₀ x₂ x₁ x₃`.
-fn swapped_groups<'g>(x: &[i16], groups: &'g mut [[i16; GROUP]; MAX_GROUPS]) -> &'g [[i16; GROUP]] {
-    let (full, _) = x.as_chunks::<GROUP>();
-    let n = full.len().min(MAX_GROUPS);
-    for (g, s) in full.iter().zip(groups.iter_mut()) {
-        *s = [g[0], g[2], g[1], g[3], g[4], g[6], g[5], g[7]];
-    }
-    &groups[..n]
-}
-
 /// The 8 inputs of a group as a vector.
 #[inline(always)]
 fn load_group(g: &[i16; GROUP]) -> __m128i {
@@ -219,17 +209,6 @@ fn grouped_chunks(block: &[i8], grouped: usize) -> &[[i8; 16]] {
     block[..grouped].as_chunks::<16>().0
 }
 
-/// The tail inputs' products (weights `a₀ b₀ a₁ b₁ …`) added to a pair's sums.
-#[inline(always)]
-fn tail(a: i32, b: i32, tails: &[i8], x_tail: &[i16]) -> (i32, i32) {
-    let (mut a, mut b) = (a, b);
-    for (w, &v) in tails.chunks_exact(2).zip(x_tail) {
-        a = a.wrapping_add(i32::from(w[0]) * i32::from(v));
-        b = b.wrapping_add(i32::from(w[1]) * i32::from(v));
-    }
-    (a, b)
-}
-
 /// The sum of four i32 lanes (wrapping).
 #[inline(always)]
 fn sum4(v: __m128i) -> i32 {
@@ -262,7 +241,7 @@ fn pair_sums_sse2(block: &[i8], x_tail: &[i16], groups: &[[i16; GROUP]], bias: (
     };
     let a = bias.0.wrapping_add(sum4(va));
     let b = bias.1.wrapping_add(sum4(vb));
-    tail(a, b, tails, x_tail)
+    tail_pair(a, b, tails, x_tail)
 }
 
 /// Every pair's sums with 128-bit `PMADDWD`.
@@ -323,7 +302,7 @@ unsafe fn pairs_avx2(body: &[i8], x: &[i16], groups: &[[i16; GROUP]], bias: &[i3
         store8(out, _mm256_add_epi32(h, load8(b)));
         if !x_tail.is_empty() {
             for (w, out) in pairs.iter().zip(out.chunks_exact_mut(2)) {
-                (out[0], out[1]) = tail(out[0], out[1], &w[grouped..], x_tail);
+                (out[0], out[1]) = tail_pair(out[0], out[1], &w[grouped..], x_tail);
             }
         }
     }
