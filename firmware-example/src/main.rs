@@ -18,7 +18,7 @@ use vaenmf_core::{Model, SynergyTracker};
 use vaenmf_firmware_example::console::{write_activations, Console};
 use vaenmf_firmware_example::counter::{Counter, UNIT};
 use vaenmf_firmware_example::frames::{FrameSource, RecordedFrames};
-use vaenmf_firmware_example::{board, finish};
+use vaenmf_firmware_example::{board, finish, is_embedded_kind};
 
 #[allow(clippy::all)]
 mod model {
@@ -51,6 +51,9 @@ fn main() -> ! {
     while let Some(Ok(frame)) = source.next_frame() {
         let f = frames;
         frames += 1;
+        if !is_embedded_kind(tracker.model(), HAS_ENCODER) {
+            panic!("the tracker's model is not the kind build.rs embedded");
+        }
         let (cost, result) = counter.measure(|| tracker.push(&frame));
         busy += cost;
         match result {

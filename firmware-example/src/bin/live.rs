@@ -22,6 +22,7 @@ use vaenmf_firmware_example::board::stm32f411::{self, AdcFrames};
 use vaenmf_firmware_example::console::{write_activations, Console};
 use vaenmf_firmware_example::counter::Counter;
 use vaenmf_firmware_example::frames::FrameSource;
+use vaenmf_firmware_example::is_embedded_kind;
 
 // The recorded frames are not played here.
 #[allow(clippy::all, dead_code)]
@@ -69,6 +70,9 @@ fn main() -> ! {
             }
             Some(Err(e)) => panic!("ADC source: {e}"),
             Some(Ok(frame)) => {
+                if !is_embedded_kind(tracker.model(), HAS_ENCODER) {
+                    panic!("the tracker's model is not the kind build.rs embedded");
+                }
                 let (cycles, result) = counter.measure(|| tracker.push(&frame));
                 busy += cycles;
                 match result {
