@@ -65,17 +65,22 @@ fn portable_kernel_matches_a_plain_dot_product() {
     }
 }
 
-/// The x86-64 `PMADDWD` kernels, SSE2 and AVX2 (where this CPU has it), and the dispatching
-/// `quant::dense` / `dense_relu`, against the portable kernel bit for bit: full-scale weights
-/// and inputs, tails of every length, odd outputs, one and two pairs (AVX2 takes pairs two at
-/// a time), the widest layer the kernel takes; and `false` beyond it.
+/// The x86-64 kernels, SSE2, AVX2 and AVX-512 VNNI (each where this CPU has it, else the
+/// best level below), and the dispatching `quant::dense` / `dense_relu`, against the portable
+/// kernel bit for bit: full-scale weights and inputs, tails of every length, odd outputs, one
+/// to four pairs (AVX2 and AVX-512 take pairs four at a time), odd numbers of groups (AVX-512
+/// takes them two at a time), the widest layer the kernel takes; and `false` beyond it.
 #[cfg(target_arch = "x86_64")]
 #[test]
 fn x86_kernels_equal_the_portable_kernel() {
     use vaenmf_core::quant::kernel::requantize_relu;
     use vaenmf_core::quant::x86::{dense_at, has_avx2, Level};
     use vaenmf_core::quant::{dense, dense_relu, GROUP, MAX_GROUPS};
-    println!("AVX2: {}", has_avx2());
+    println!(
+        "AVX2: {}, best: {:?}",
+        has_avx2(),
+        vaenmf_core::quant::x86::best_level()
+    );
     let mut rng = Prng::new(41);
     let widest = GROUP * MAX_GROUPS + GROUP - 1;
     let shapes = [
@@ -89,6 +94,9 @@ fn x86_kernels_equal_the_portable_kernel() {
         (1, 7),
         (24, 7),
         (31, 6),
+        // An odd number of groups (≥ 3) in four-pair blocks: AVX-512 takes groups two at a time.
+        (40, 9),
+        (29, 16),
         (514, 128),
         (widest, 3),
     ];
@@ -118,7 +126,7 @@ fn x86_kernels_equal_the_portable_kernel() {
             to_pair_order(inputs, outputs, &w, &mut packed);
             let mut want = vec![0i32; outputs];
             dense_portable(&packed, &bias, &x, &mut want);
-            for level in [Level::Sse2, Level::Avx2] {
+            for level in [Level::Sse2, Level::Avx2, Level::Avx512Vnni] {
                 let mut got = vec![i32::MIN; outputs];
                 assert!(dense_at(level, &packed, &bias, &x, &mut got));
                 assert_eq!(got, want, "{level:?} ({inputs}, {outputs}) extreme {extreme}");
