@@ -98,29 +98,66 @@ fn pytorch_frames_per_second(steps: usize, fused: bool) -> Result<f64, String> {
         })
 }
 
+/// Median, lowest and highest of `values`.
+fn median_range(values: &[f64]) -> (f64, f64, f64) {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    let median = if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    };
+    (median, v[0], v[n - 1])
+}
+
 fn main() {
     let steps = 400;
-    let mut burn = Vec::new();
-    for backend in [Backend::Flex, Backend::Ndarray] {
-        // On the training thread pool, as `vaenmf train` runs.
-        let fps = without_subnormals(|| training_frames_per_second(backend, steps));
-        println!("training 10-400-400-8, batch {BATCH}, burn {backend:?}: {fps:.0} frames/s");
-        burn.push((backend, fps));
-    }
-    for fused in [false, true] {
-        let adam = if fused { "fused Adam" } else { "default Adam" };
-        match pytorch_frames_per_second(steps, fused) {
-            Ok(torch) => {
-                let ratios: Vec<String> = burn
-                    .iter()
-                    .map(|(b, fps)| format!("burn {b:?} {:.2}x", fps / torch))
-                    .collect();
-                println!(
-                    "training 10-400-400-8, batch {BATCH}, PyTorch ({adam}): {torch:.0} frames/s; {}",
-                    ratios.join(", ")
-                );
+    // Rounds of all four sides in turn, so that load on the shared machine falls on each.
+    let rounds = 5;
+    let sides = [
+        "burn Flex",
+        "burn Ndarray",
+        "PyTorch (default Adam)",
+        "PyTorch (fused Adam)",
+    ];
+    let mut fps: [Vec<f64>; 4] = Default::default();
+    let mut torch_missing: Option<String> = None;
+    for _ in 0..rounds {
+        for (i, backend) in [Backend::Flex, Backend::Ndarray].into_iter().enumerate() {
+            // On the training thread pool, as `vaenmf train` runs.
+            fps[i].push(without_subnormals(|| training_frames_per_second(backend, steps)));
+        }
+        if torch_missing.is_none() {
+            for (i, fused) in [(2, false), (3, true)] {
+                match pytorch_frames_per_second(steps, fused) {
+                    Ok(v) => fps[i].push(v),
+                    Err(why) => torch_missing = Some(why),
+                }
             }
-            Err(why) => println!("PyTorch ({adam}) not measured: {why}"),
+        }
+    }
+    println!("training 10-400-400-8, batch {BATCH}, {steps} steps, median of {rounds} interleaved rounds [lowest–highest]:");
+    for (side, values) in sides.iter().zip(&fps) {
+        if !values.is_empty() {
+            let (median, low, high) = median_range(values);
+            println!("  {side:24} {median:7.0} frames/s [{low:.0}–{high:.0}]");
+        }
+    }
+    match torch_missing {
+        Some(why) => println!("PyTorch not measured: {why}"),
+        None => {
+            for torch in [2, 3] {
+                for burn in [0, 1] {
+                    // Per round, so that each ratio compares runs made under the same load.
+                    let per_round: Vec<f64> = fps[burn].iter().zip(&fps[torch]).map(|(b, t)| b / t).collect();
+                    let (median, low, high) = median_range(&per_round);
+                    println!(
+                        "  {} / {}: {median:.2}x [{low:.2}–{high:.2}]",
+                        sides[burn], sides[torch]
+                    );
+                }
+            }
         }
     }
     // Encoder latency, one frame, same weights.

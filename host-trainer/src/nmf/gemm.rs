@@ -8,12 +8,14 @@
 //!
 //! The frames are split into one block per thread; each block updates its own `H` columns
 //! and returns its share of the `W` statistics, which are summed in block order, so results
-//! do not depend on scheduling.
+//! do not depend on scheduling. The large products go through `nmf::product` (packed
+//! AVX-512 / AVX2 kernels: their bits depend on the CPU's instruction set, not on the run).
 
 use nalgebra::DMatrix;
 use rayon::prelude::*;
 
 use super::loss::NmfLoss;
+use super::product::mul;
 
 const EPS: f32 = 1e-12;
 /// Values below this become zero (see `nmf::TINY`: subnormals are slow, and a zero stays zero).
@@ -105,12 +107,12 @@ fn flush_tiny(v: f32) -> f32 {
     }
 }
 
-/// Keeps the dense products (nalgebra → matrixmultiply) on the calling thread, for a process
-/// that runs [`run`]: its blocks of frames already occupy one rayon thread each, and
-/// matrixmultiply's own threads inside them fight them for the cores (rank 40 on 257 ×
-/// 10 000 frames, two cores: 0.65 s instead of 0.84 s for 60 updates, the same bits). It sets
-/// `MATMUL_NUM_THREADS=1` unless the user set it; call it at start-up, before other threads
-/// exist (`vaenmf` does, first thing).
+/// Keeps nalgebra's products (matrixmultiply) on the calling thread: the trainer's parallel
+/// work (these updates' blocks, BSS-eval's projections) already occupies one rayon thread per
+/// core, and matrixmultiply's own threads inside them fight them for the cores (measured when
+/// these updates still used nalgebra: rank 40 on 257 × 10 000 frames, 0.65 s instead of
+/// 0.84 s for 60 updates, the same bits). It sets `MATMUL_NUM_THREADS=1` unless the user set
+/// it; call it at start-up, before other threads exist (`vaenmf` does, first thing).
 pub fn single_threaded_products() {
     if std::env::var_os("MATMUL_NUM_THREADS").is_none() {
         std::env::set_var("MATMUL_NUM_THREADS", "1");
@@ -189,17 +191,17 @@ pub fn run(
 fn frobenius_block(b: &mut Block, dict: &Dictionary, s: &MuSettings, want_objective: bool) -> Partial {
     let a = match b.wtx.take() {
         Some(a) => a,
-        None => &dict.wt * &b.x,
+        None => mul(&dict.wt, &b.x),
     };
     let g = &dict.gram;
-    let gh = g * &b.h;
+    let gh = mul(g, &b.h);
     b.h.zip_zip_apply(&a, &gh, |h, a, gh| {
         *h = flush_tiny(*h * a / (gh + s.lambda).max(EPS));
     });
     let mut objective = 0.0;
     if want_objective {
         // ½‖X − WH‖² = ½(‖X‖² − 2⟨WᵀX, H⟩ + ⟨WᵀW H, H⟩).
-        let gh = g * &b.h;
+        let gh = mul(g, &b.h);
         let xx: f64 = b.x.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
         let ah: f64 = a
             .iter()
@@ -222,7 +224,7 @@ fn frobenius_block(b: &mut Block, dict: &Dictionary, s: &MuSettings, want_object
         };
     }
     Partial {
-        numerator: &b.h * &b.xt,
+        numerator: mul(&b.h, &b.xt),
         gram: &b.h * b.h.transpose(),
         objective,
     }
@@ -230,7 +232,7 @@ fn frobenius_block(b: &mut Block, dict: &Dictionary, s: &MuSettings, want_object
 
 /// `X / max(WH, ε)`, and the KL divergence D(X ‖ WH) when asked.
 fn kl_ratio(x: &DMatrix<f32>, w: &DMatrix<f32>, h: &DMatrix<f32>, want: bool) -> (DMatrix<f32>, f64) {
-    let mut q = w * h;
+    let mut q = mul(w, h);
     let mut d = 0.0f64;
     q.zip_apply(x, |wh, x| {
         let hat = wh.max(EPS);
@@ -250,7 +252,7 @@ fn kl_ratio(x: &DMatrix<f32>, w: &DMatrix<f32>, h: &DMatrix<f32>, want: bool) ->
 fn kl_block(b: &mut Block, dict: &Dictionary, s: &MuSettings, want_objective: bool) -> Partial {
     let (w, den) = (&dict.w, &dict.kl_denominator);
     let (q, _) = kl_ratio(&b.x, w, &b.h, false);
-    let num = &dict.wt * &q;
+    let num = mul(&dict.wt, &q);
     for (mut col, ncol) in b.h.column_iter_mut().zip(num.column_iter()) {
         for k in 0..col.len() {
             col[k] = flush_tiny(col[k] * ncol[k] / den[k]);

@@ -20,6 +20,7 @@ use crate::params::{self, Checked, ParamError};
 pub mod gemm;
 mod lanes;
 mod loss;
+mod product;
 
 use lanes::{Lanes, LANES};
 
