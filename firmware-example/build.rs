@@ -352,8 +352,18 @@ fn main() {
     code += &vector("INPUT_SCALE", &blob.input_scale);
     // A quantised model: its statics and `quantized()`; the f32 encoder's constructor is None.
     println!("cargo::rustc-check-cfg=cfg(vaenmf_quantized)");
+    // Which of a quantised encoder's layers are f32 (the hybrid variant), so that the firmware
+    // links only those kernels (`is_embedded_kind`).
+    println!("cargo::rustc-check-cfg=cfg(vaenmf_float_first_layer)");
+    println!("cargo::rustc-check-cfg=cfg(vaenmf_float_heads)");
     if let Some(q) = &blob.quantized {
         println!("cargo::rustc-cfg=vaenmf_quantized");
+        if matches!(q.layer1, FirstLayerArrays::Float { .. }) {
+            println!("cargo::rustc-cfg=vaenmf_float_first_layer");
+        }
+        if matches!(q.heads, HeadsArrays::Float { .. }) {
+            println!("cargo::rustc-cfg=vaenmf_float_heads");
+        }
         code += &quantized_code(q, (m, h1, h2, r));
         code += "/// The encoder is quantised: no f32 one.\npub fn encoder() -> Option<vaenmf_core::EncoderWeights<'static, M, H1, H2, R>> { None }\n";
     } else {

@@ -59,20 +59,24 @@ pub fn finish(success: bool) -> ! {
     }
 }
 
-/// Whether `model` is the kind build.rs embedded: quantised (`cfg(vaenmf_quantized)`), f32
-/// encoder (`has_encoder`) or NMF only. Always true, the model being built from those statics;
-/// checked before each frame so the compiler sees the kind and leaves the other kinds'
-/// estimators (f32 encoder, int8 encoder, NNLS) out of flash: −5.6 KiB for the int8 paper-size
-/// model, −16 KiB for the f32 one.
+/// Whether `model` is the kind build.rs embedded: quantised (`cfg(vaenmf_quantized)`, with
+/// an f32 first layer or f32 heads under `cfg(vaenmf_float_first_layer)` /
+/// `cfg(vaenmf_float_heads)`), f32 encoder (`has_encoder`) or NMF only. Always true, the model
+/// being built from those statics; checked before each frame so the compiler sees the kind
+/// and leaves the other kinds' estimators out of flash (f32 encoder, int8 or hybrid layers,
+/// NNLS): −7.6 KiB for the int8 paper-size model, −16 KiB for the f32 one.
 pub fn is_embedded_kind<const M: usize, const H1: usize, const H2: usize, const R: usize>(
     model: &vaenmf_core::Model<'_, M, H1, H2, R>,
     has_encoder: bool,
 ) -> bool {
-    let (f32_encoder, int8_encoder) = (model.encoder().is_some(), model.quantized().is_some());
-    if cfg!(vaenmf_quantized) {
-        int8_encoder
-    } else {
-        f32_encoder == has_encoder && !int8_encoder
+    use vaenmf_core::quant::{FirstLayer, QuantHeads};
+    match (model.encoder(), model.quantized()) {
+        (None, Some(q)) if cfg!(vaenmf_quantized) => {
+            matches!(q.layer1, FirstLayer::Float { .. }) == cfg!(vaenmf_float_first_layer)
+                && matches!(q.heads, QuantHeads::Float { .. }) == cfg!(vaenmf_float_heads)
+        }
+        (encoder, None) if !cfg!(vaenmf_quantized) => encoder.is_some() == has_encoder,
+        _ => false,
     }
 }
 
