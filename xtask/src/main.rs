@@ -140,8 +140,20 @@ fn test() -> Result<(), String> {
     Ok(())
 }
 
-/// Runs `vaenmf` (dev profile: shares the test build; dependencies are optimised).
+/// Runs `vaenmf` (dev profile: shares the test build; dependencies are optimised). The first
+/// call builds it where cargo's progress shows: a first build compiles burn and takes minutes,
+/// which `cargo run --quiet` would spend printing nothing.
 fn vaenmf(args: &[&str]) -> Result<(), String> {
+    static BUILT: std::sync::Once = std::sync::Once::new();
+    let mut built = Ok(());
+    BUILT.call_once(|| {
+        eprintln!(
+            "xtask: building the `vaenmf` command line (a first build compiles burn and its \
+             dependencies: about 15–20 minutes on 2 cores; later runs start at once)"
+        );
+        built = cargo(&["build", "-p", "vaenmf-trainer", "--bin", "vaenmf"]);
+    });
+    built?;
     let mut all = vec!["run", "--quiet", "-p", "vaenmf-trainer", "--bin", "vaenmf", "--"];
     all.extend_from_slice(args);
     cargo(&all)
