@@ -16,6 +16,7 @@ pub mod cli;
 pub mod data;
 pub mod eval;
 pub mod export;
+pub mod inspect;
 pub mod nmf;
 pub mod output;
 pub mod params;

@@ -1,9 +1,10 @@
 //! Project orchestration: `cargo xtask <command>`.
 //!
 //! - `setup`: installs what the tests need (Cortex-M targets, `qemu-system-arm`).
-//! - `test`:  setup, then every test: host workspace tests and the no_std target builds.
+//! - `test`:  setup, then every test: host workspace tests, the Python package's (its own
+//!   virtual environment under `target/python-venv`) and the no_std target builds.
 //! - `demo`:  the main job end to end.
-//! - `bench [core|trainer|speech|speech-table|firmware|quantize|speech-firmware]`: the benchmarks (figures in
+//! - `bench [core|trainer|speech|speech-table|firmware|quantize|speech-firmware|python]`: the benchmarks (figures in
 //!   the README); all by default.
 //! - `fuzz [TARGET|all] [SECONDS]`: cargo-fuzz targets — the blob decoders and every file
 //!   loader a user feeds (WAV, NPY, MAT, CSV, manifest) — (nightly; installs what it needs).
@@ -14,6 +15,7 @@ mod activations;
 mod firmware_bench;
 mod footprint;
 mod fuzz;
+mod python;
 mod quantize_bench;
 mod speech_firmware_bench;
 
@@ -33,7 +35,7 @@ fn main() {
         Some("fuzz") => fuzz::fuzz(&args[1..]),
         Some("footprint") => setup().and_then(|()| footprint::footprint_table()),
         _ => Err(
-            "usage: cargo xtask <setup|test|demo|bench [core|trainer|speech|speech-table|firmware|quantize|speech-firmware]|fuzz [TARGET|all] [SECONDS]|footprint>"
+            "usage: cargo xtask <setup|test|demo|bench [core|trainer|speech|speech-table|firmware|quantize|speech-firmware|python]|fuzz [TARGET|all] [SECONDS]|footprint>"
                 .to_string(),
         ),
     };
@@ -115,6 +117,8 @@ fn setup() -> Result<(), String> {
 
 fn test() -> Result<(), String> {
     cargo(&["test", "--workspace"])?;
+    // The Python package, on the build the workspace tests just made.
+    python::test()?;
     // The core's optional features (alloc/std, fast-math) change its code paths.
     cargo(&["test", "-p", "vaenmf-core", "--all-features"])?;
     for target in TARGETS {
@@ -465,7 +469,7 @@ fn demo_gait_matrix() -> PathBuf {
 }
 
 fn bench(only: Option<&str>) -> Result<(), String> {
-    const GROUPS: [&str; 7] = [
+    const GROUPS: [&str; 8] = [
         "core",
         "trainer",
         "speech",
@@ -473,6 +477,7 @@ fn bench(only: Option<&str>) -> Result<(), String> {
         "firmware",
         "quantize",
         "speech-firmware",
+        "python",
     ];
     if let Some(other) = only.filter(|g| !GROUPS.contains(g)) {
         return Err(format!(
@@ -504,6 +509,9 @@ fn bench(only: Option<&str>) -> Result<(), String> {
     if all || only == Some("speech-firmware") {
         setup()?;
         speech_firmware_bench::bench()?;
+    }
+    if all || only == Some("python") {
+        python::bench()?;
     }
     Ok(())
 }

@@ -13,7 +13,7 @@ use crate::choice::Choice;
 use crate::data::prepare::{Prepared, Scaling, TestSpec};
 use crate::data::synth::{synthesize, SynthConfig};
 use crate::eval::{choose_rank, fit_metrics, load_synergies, RankPoint, Synergies};
-use crate::export::{blob_synergies, describe, read_blob};
+use crate::export::{blob_synergies, read_blob};
 use crate::nmf::MAX_RANK;
 use crate::output::{csv_text, numbered, write_atomic, OutputSet};
 use crate::pipeline::{self, Method, OutputPaths, Progress, Silent, TrainSettings};
@@ -298,22 +298,10 @@ pub fn frames(data: &DataArgs, out: &Path) -> Result<()> {
 /// `vaenmf inspect`.
 pub fn inspect(model: &Path) -> Result<()> {
     let bytes = std::fs::read(model).with_context(|| format!("{}: cannot read", model.display()))?;
-    if crate::speech::methods::enhancer::is_enhancer_blob(&bytes) {
-        let version = u16::from_le_bytes([bytes[4], bytes[5]]);
-        let enhancer = crate::speech::methods::enhancer::Enhancer::load(model)?;
-        let blob = enhancer.blob();
-        println!(
-            "{}: speech enhancer (format version {}, {} bytes)\nmethod: {}\n{}",
-            model.display(),
-            version,
-            bytes.len(),
-            blob.method.name(),
-            crate::speech::methods::enhancer::describe_enhancer(blob).replace("; ", "\n")
-        );
-        return Ok(());
-    }
-    let blob = read_blob(model)?;
-    print!("{}", describe(&blob, &bytes));
+    print!(
+        "{}",
+        crate::inspect::describe_model(&model.display().to_string(), &bytes)?
+    );
     Ok(())
 }
 

@@ -27,7 +27,7 @@ use crate::speech::methods::enhancer::{describe_enhancer, enhancer_summary, floo
 use crate::speech::methods::separate::Separator;
 use crate::speech::methods::streaming::Mode;
 use crate::speech::metrics::bss_eval::Assignment;
-use crate::speech::metrics::speech_metrics;
+use crate::speech::metrics::report::metrics_report;
 
 pub use super::speech_args::*;
 
@@ -231,27 +231,16 @@ fn metrics_command(args: &MetricsArgs) -> Result<()> {
     if noise_rate != rate || estimate_rate != rate {
         bail!("sample rates differ: reference {rate} Hz, noise {noise_rate} Hz, estimate {estimate_rate} Hz");
     }
-    if reference.len() != estimate.len() || reference.len() != noise.len() {
-        bail!(
-            "lengths differ: reference {} has {} samples, noise {} has {}, estimate {} has {}",
-            args.reference.display(),
-            reference.len(),
-            args.noise.display(),
-            noise.len(),
-            args.estimate.display(),
-            estimate.len()
-        );
-    }
     let assignment = args.bss.assignment();
-    let m = speech_metrics(&reference, &noise, &[&estimate], rate, assignment)?[0];
-    let mut json = serde_json::to_value(m)?;
-    json["bss_eval_assignment"] = serde_json::to_value(assignment)?;
-    json["definitions"] = serde_json::json!({
-        "bss_eval": format!("v3, mir_eval.separation.bss_eval_sources semantics (512-tap filters): {}, dB", assignment.describe()),
-        "pesq_nb": "ITU-T P.862 on the signals decimated to 8 kHz (pesq crate, checked against the ITU code); MOS-LQO by P.862.1",
-        "pesq_wb": "ITU-T P.862.2 MOS-LQO at 16 kHz",
-        "stoi": "Taal et al. 2011; estoi: Jensen & Taal 2016 (pystoi's processing)",
-    });
+    let names = [&args.reference, &args.noise, &args.estimate].map(|p| p.display().to_string());
+    let (m, json) = metrics_report(
+        &reference,
+        &noise,
+        &estimate,
+        rate,
+        assignment,
+        names.each_ref().map(String::as_str),
+    )?;
     println!(
         "SDR {:.3} dB  SIR {:.3} dB  SAR {:.3} dB  PESQ-NB {:.3} (raw {:.3})  PESQ-WB {}  STOI {:.4}  ESTOI {:.4}{}",
         m.sdr,

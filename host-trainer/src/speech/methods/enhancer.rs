@@ -104,9 +104,14 @@ impl Enhancer {
     /// Reads an enhancer file; errors name it.
     pub fn load(path: &Path) -> Result<Self> {
         let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
-        let blob = EnhancerBlob::from_bytes(&bytes)
-            .with_context(|| format!("{}: not a usable speech enhancer", path.display()))?;
-        Self::new(blob).with_context(|| format!("{}", path.display()))
+        Self::from_bytes(&path.display().to_string(), &bytes)
+    }
+
+    /// An enhancer from the bytes of its file; errors name it `name`.
+    pub fn from_bytes(name: &str, bytes: &[u8]) -> Result<Self> {
+        let blob =
+            EnhancerBlob::from_bytes(bytes).with_context(|| format!("{name}: not a usable speech enhancer"))?;
+        Self::new(blob).with_context(|| name.to_string())
     }
 
     /// The file's contents.
