@@ -18,7 +18,8 @@ use crate::nmf::{self, NmfParams, MAX_RANK};
 use crate::output::{csv_text, numbered, OutputSet};
 use crate::plots;
 use crate::report::{Report, SplitReport, SynergyReport};
-use crate::vae::training::{self as vae_training, Backend, EpochLog, VaeParams};
+use crate::vae::training::{self as vae_training, Backend, EpochLog, VaeFit, VaeParams};
+use crate::vae::ClampReport;
 
 /// Extraction methods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -145,7 +146,20 @@ fn fit_vae(
     };
     let z = posterior_means(&fit.model, x, params.floor, params.backend)?;
     let blob = crate::vae::to_blob(&fit.model, &fit.arch, params.alpha0, input_scale)?;
-    let details = serde_json::json!({
+    let details = vae_details(params, &fit, &clamp);
+    Ok(Fitted {
+        synergies,
+        z,
+        details,
+        blob,
+        encoder: Some((fit.model, params.floor, params.backend)),
+    })
+}
+
+/// What a VAE-NMF training did, for the report: settings, architecture, σ, the dictionary's
+/// clamp, the epoch history and why it stopped.
+pub fn vae_details(params: &VaeParams, fit: &VaeFit, clamp: &ClampReport) -> serde_json::Value {
+    serde_json::json!({
         "config": params,
         "validation_fraction_used": params.validation_every().map_or(0.0, |k| 1.0 / k as f64),
         "architecture": {"channels": fit.arch.channels, "hidden1": fit.arch.hidden1, "hidden2": fit.arch.hidden2, "rank": fit.arch.rank, "floor": fit.arch.floor},
@@ -155,13 +169,6 @@ fn fit_vae(
         "epochs_run": fit.history.len(),
         "stopped": fit.stopped,
         "history": fit.history,
-    });
-    Ok(Fitted {
-        synergies,
-        z,
-        details,
-        blob,
-        encoder: Some((fit.model, params.floor, params.backend)),
     })
 }
 

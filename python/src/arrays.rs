@@ -6,8 +6,12 @@ use numpy::ndarray::Array2;
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 use vaenmf_trainer::data::EmgMatrix;
+use vaenmf_trainer::eval::Synergies;
 
 use crate::errors::OrPyErr;
+
+/// A new float32 matrix handed to Python.
+pub type Matrix<'py> = Bound<'py, PyArray2<f32>>;
 
 /// `x` (frames × channels) as an [`EmgMatrix`].
 pub fn matrix(x: &PyReadonlyArray2<'_, f32>) -> PyResult<EmgMatrix> {
@@ -16,18 +20,25 @@ pub fn matrix(x: &PyReadonlyArray2<'_, f32>) -> PyResult<EmgMatrix> {
     EmgMatrix::new(frames, channels, view.iter().copied().collect()).or_py()
 }
 
+/// Synergies (channels × rank, the trainer's layout) from `components` (rank × channels,
+/// scikit-learn's).
+pub fn synergies(components: &PyReadonlyArray2<'_, f32>) -> Synergies {
+    let h = components.as_array();
+    let (rank, channels) = h.dim();
+    Synergies {
+        channels,
+        rank,
+        w: h.t().iter().copied().collect(),
+    }
+}
+
 /// `v` as a vector.
 pub fn vector(v: &PyReadonlyArray1<'_, f32>) -> Vec<f32> {
     v.as_array().iter().copied().collect()
 }
 
 /// `data` (row-major, `rows × cols`) as a new array.
-pub fn to_numpy<'py>(
-    py: Python<'py>,
-    rows: usize,
-    cols: usize,
-    data: Vec<f32>,
-) -> PyResult<Bound<'py, PyArray2<f32>>> {
+pub fn to_numpy<'py>(py: Python<'py>, rows: usize, cols: usize, data: Vec<f32>) -> PyResult<Matrix<'py>> {
     Ok(Array2::from_shape_vec((rows, cols), data)
         .or_py()?
         .into_pyarray(py))

@@ -32,7 +32,6 @@ pub struct Reporter {
 }
 
 impl Reporter {
-
     /// Queues a progress line (printed by the calling thread at its next slice).
     pub fn say(&self, line: String) {
         if self.verbose {
@@ -83,8 +82,9 @@ pub fn run<T: Send>(
         let reporter = &reporter;
         let worker = std::thread::Builder::new()
             .name("vaenmf-fit".into())
-            // burn's training recursion is deeper than the 2 MiB default allows in debug builds.
-            .stack_size(64 << 20)
+            // The stack the `vaenmf` command trains on (its main thread's 8 MiB), not a spawned
+            // thread's 2 MiB.
+            .stack_size(8 << 20)
             .spawn_scoped(scope, move || {
                 let outcome = panic::catch_unwind(AssertUnwindSafe(|| job(reporter)));
                 let _ = done_tx.send(());
@@ -99,9 +99,9 @@ pub fn run<T: Send>(
                     .map(|rx| rx.recv_timeout(Duration::from_millis(50)).is_ok())
                     .unwrap_or(true)
             });
-            reporter.print_queued(py)?;
+            // A handler that raises (Ctrl-C), or a `print` that fails, stops the job.
             if interrupted.is_none() {
-                if let Err(e) = py.check_signals() {
+                if let Err(e) = reporter.print_queued(py).and_then(|()| py.check_signals()) {
                     reporter.stop.store(true, Ordering::Relaxed);
                     interrupted = Some(e);
                 }
@@ -111,7 +111,9 @@ pub fn run<T: Send>(
             }
         }
         let outcome = py.detach(|| worker.join());
-        reporter.print_queued(py)?;
+        if interrupted.is_none() {
+            reporter.print_queued(py)?;
+        }
         match outcome {
             Ok(Ok(result)) => match interrupted {
                 // The job finished before it reached a checkpoint: the interrupt still stands.

@@ -5,11 +5,11 @@
 //! trainer library ([`vaenmf_trainer`]) and the core ([`vaenmf_core`]) — no second
 //! implementation of anything. Invariants:
 //! - every error the `vaenmf` command would print reaches Python as a `ValueError` (an
-//!   `OSError` when a file could not be read or written) with the same message ([`errors`]);
+//!   `OSError` when a file could not be read or written) with the same message (`errors`);
 //! - long fits run without the GIL, print their progress through Python's `print`, and stop
-//!   at the next iteration or epoch on Ctrl-C ([`interrupt`]);
+//!   at the next iteration or epoch on Ctrl-C (`interrupt`);
 //! - models cross the boundary as the core's blob bytes, so a model fitted in Python is the
-//!   file `vaenmf inspect` and the firmware's `build.rs` read ([`model`]).
+//!   file `vaenmf inspect` and the firmware's `build.rs` read (`model`).
 
 use pyo3::prelude::*;
 

@@ -7,15 +7,14 @@
 use std::path::PathBuf;
 
 use anyhow::{anyhow, Context};
-use numpy::{PyArray2, PyReadonlyArray2};
+use numpy::PyReadonlyArray2;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 use vaenmf_core::quant::calibrate::Variant;
 use vaenmf_core::ModelBlob;
-use vaenmf_trainer::eval::Synergies;
 use vaenmf_trainer::speech::methods::enhancer::is_enhancer_blob;
 
-use crate::arrays::{matrix, to_numpy};
+use crate::arrays::{matrix, synergies, to_numpy, Matrix};
 use crate::errors::OrPyErr;
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -101,14 +100,8 @@ fn nmf_blob<'py>(
     components: PyReadonlyArray2<'py, f32>,
     channel_names: Vec<String>,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let h = components.as_array();
-    let (rank, channels) = h.dim();
-    let synergies = Synergies {
-        channels,
-        rank,
-        w: h.t().iter().copied().collect(),
-    };
-    let mut blob = vaenmf_trainer::export::nmf_blob(&synergies, &vec![1.0; channels]);
+    let synergies = synergies(&components);
+    let mut blob = vaenmf_trainer::export::nmf_blob(&synergies, &vec![1.0; synergies.channels]);
     blob.channel_names = channel_names;
     blob.validate()
         .map_err(|e| anyhow!("the NMF model: {e}"))
@@ -118,7 +111,11 @@ fn nmf_blob<'py>(
 
 /// The blob with `names` as its channel names.
 #[pyfunction]
-fn with_channel_names<'py>(py: Python<'py>, bytes: &[u8], names: Vec<String>) -> PyResult<Bound<'py, PyBytes>> {
+fn with_channel_names<'py>(
+    py: Python<'py>,
+    bytes: &[u8],
+    names: Vec<String>,
+) -> PyResult<Bound<'py, PyBytes>> {
     let mut blob = decode(bytes, "the model")?;
     blob.channel_names = names;
     Ok(PyBytes::new(py, &encode(&blob)?))
@@ -131,7 +128,7 @@ fn posterior<'py>(
     py: Python<'py>,
     bytes: &[u8],
     x: PyReadonlyArray2<'py, f32>,
-) -> PyResult<(Bound<'py, PyArray2<f32>>, Bound<'py, PyArray2<f32>>)> {
+) -> PyResult<(Matrix<'py>, Matrix<'py>)> {
     let blob = decode(bytes, "the model")?;
     let x = matrix(&x)?;
     let r = blob.dims.rank as usize;
@@ -152,7 +149,10 @@ fn posterior<'py>(
             Ok((alpha, beta))
         })
         .or_py()?;
-    Ok((to_numpy(py, x.frames, r, alpha)?, to_numpy(py, x.frames, r, beta)?))
+    Ok((
+        to_numpy(py, x.frames, r, alpha)?,
+        to_numpy(py, x.frames, r, beta)?,
+    ))
 }
 
 /// Quantises the f32 encoder of `bytes`, calibrated on raw frames `x`. Returns `(bytes,
@@ -167,7 +167,11 @@ fn quantize<'py>(
 ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyDict>)> {
     let blob = decode(bytes, "the model")?;
     let x = matrix(&x)?;
-    let variant = if hybrid { Variant::Hybrid } else { Variant::FullInt8 };
+    let variant = if hybrid {
+        Variant::Hybrid
+    } else {
+        Variant::FullInt8
+    };
     let (quantized, accuracy) = py
         .detach(|| -> anyhow::Result<_> {
             let q = vaenmf_trainer::quantize::quantize_model(&blob, &x, variant)?;

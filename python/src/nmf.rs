@@ -1,14 +1,13 @@
 //! NMF: fit by the trainer's multiplicative updates, held-out activations by the core's NNLS
 //! (what a device computes for an NMF model).
 
-use numpy::{PyArray2, PyReadonlyArray2};
+use numpy::PyReadonlyArray2;
 use pyo3::prelude::*;
 use vaenmf_trainer::choice::Choice;
-use vaenmf_trainer::eval::Synergies;
 use vaenmf_trainer::nmf::{self, NmfConfig, NmfInit, NmfLoss};
 use vaenmf_trainer::params::ParamError;
 
-use crate::arrays::{matrix, to_numpy};
+use crate::arrays::{matrix, synergies, to_numpy, Matrix};
 use crate::errors::OrPyErr;
 use crate::interrupt;
 
@@ -46,7 +45,7 @@ fn nmf_fit<'py>(
     restarts: usize,
     seed: u64,
     verbose: bool,
-) -> PyResult<(Bound<'py, PyArray2<f32>>, Bound<'py, PyArray2<f32>>, usize, f64)> {
+) -> PyResult<(Matrix<'py>, Matrix<'py>, usize, f64)> {
     let x = matrix(&x)?;
     let params = NmfConfig {
         rank: n_components,
@@ -91,12 +90,9 @@ fn nnls_transform<'py>(
     py: Python<'py>,
     x: PyReadonlyArray2<'py, f32>,
     components: PyReadonlyArray2<'py, f32>,
-) -> PyResult<Bound<'py, PyArray2<f32>>> {
+) -> PyResult<Matrix<'py>> {
     let x = matrix(&x)?;
-    let h = components.as_array();
-    let (rank, channels) = h.dim();
-    let w = h.t().iter().copied().collect();
-    let synergies = Synergies { channels, rank, w };
+    let synergies = synergies(&components);
     let z = py.detach(|| synergies.nnls_activations(&x)).or_py()?;
-    to_numpy(py, x.frames, rank, z)
+    to_numpy(py, x.frames, synergies.rank, z)
 }

@@ -1,11 +1,10 @@
 //! Signal helpers: the trainer's EMG envelope and the core's VAF.
 
-use numpy::{PyArray2, PyReadonlyArray2};
+use numpy::PyReadonlyArray2;
 use pyo3::prelude::*;
 use vaenmf_trainer::data::envelope::{envelope as emg_envelope, EnvelopeConfig};
-use vaenmf_trainer::eval::Synergies;
 
-use crate::arrays::{matrix, to_numpy};
+use crate::arrays::{matrix, synergies, to_numpy, Matrix};
 use crate::errors::OrPyErr;
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -20,6 +19,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 /// envelopes and the stages skipped, with why.
 #[pyfunction]
 #[pyo3(signature = (raw, fs, band, lowpass, order, decimate, causal))]
+#[allow(clippy::too_many_arguments)] // the envelope's settings, as Python passes them
 fn envelope<'py>(
     py: Python<'py>,
     raw: PyReadonlyArray2<'py, f32>,
@@ -29,7 +29,7 @@ fn envelope<'py>(
     order: usize,
     decimate: usize,
     causal: bool,
-) -> PyResult<(Bound<'py, PyArray2<f32>>, Vec<String>)> {
+) -> PyResult<(Matrix<'py>, Vec<String>)> {
     let raw = matrix(&raw)?;
     let params = EnvelopeConfig {
         fs,
@@ -55,13 +55,7 @@ fn vaf(
 ) -> PyResult<f64> {
     let x = matrix(&x)?;
     let z: Vec<f32> = activations.as_array().iter().copied().collect();
-    let h = components.as_array();
-    let (rank, channels) = h.dim();
-    let synergies = Synergies {
-        channels,
-        rank,
-        w: h.t().iter().copied().collect(),
-    };
+    let synergies = synergies(&components);
     let xhat = synergies.reconstruct(&z);
     if xhat.len() != x.data.len() {
         return Err(anyhow::anyhow!(

@@ -18,7 +18,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 
 /// Trains VAE-NMF on `x` (frames × channels, nonnegative) and returns `(blob, details)`: the
 /// model blob's bytes (f32 encoder, dictionary, `channel_names`) and a JSON text with the
-/// settings, σ, the epoch history and why training stopped.
+/// settings, architecture, σ, the epoch history and why training stopped (the report's
+/// `training` section).
 #[pyfunction]
 #[pyo3(signature = (x, n_components, hidden, alpha0, sigma, likelihood, boost, gamma, nonneg, decoder_steps, lr, weight_decay, batch_size, epochs, validation, patience, seed, backend, channel_names, verbose))]
 #[allow(clippy::too_many_arguments)]
@@ -92,7 +93,8 @@ fn vae_fit<'py>(
                 log.reconstruction,
                 log.kl,
                 log.penalty,
-                log.validation.map_or(String::new(), |v| format!(", validation {v:.5}"))
+                log.validation
+                    .map_or(String::new(), |v| format!(", validation {v:.5}"))
             ));
             reporter.checkpoint();
         })?;
@@ -100,16 +102,10 @@ fn vae_fit<'py>(
         let ones = vec![1.0f32; x.channels];
         let mut blob = vaenmf_trainer::vae::to_blob(&fit.model, &fit.arch, params.alpha0, &ones)?;
         blob.channel_names = channel_names;
-        let details = serde_json::json!({
-            "config": &params,
-            "sigma": fit.sigma,
-            "w_min_before_clamp": clamp.w_min_before_clamp,
-            "w_negative_fraction": clamp.w_negative_fraction,
-            "epochs_run": fit.history.len(),
-            "stopped": fit.stopped,
-            "history": fit.history,
-        });
-        let bytes = blob.to_bytes().map_err(|e| anyhow::anyhow!("the trained model: {e}"))?;
+        let details = vaenmf_trainer::pipeline::vae_details(&params, &fit, &clamp);
+        let bytes = blob
+            .to_bytes()
+            .map_err(|e| anyhow::anyhow!("the trained model: {e}"))?;
         Ok((bytes, details.to_string()))
     })?;
     Ok((PyBytes::new(py, &bytes), details))

@@ -9,11 +9,19 @@ import numpy as np
 import pytest
 
 import vaenmf
-from conftest import ROOT, need
+from conftest import ROOT
 
 QEMU_M4 = [
-    "qemu-system-arm", "-cpu", "cortex-m4", "-machine", "mps2-an386", "-nographic",
-    "-semihosting-config", "enable=on,target=native", "-icount", "shift=0",
+    "qemu-system-arm",
+    "-cpu",
+    "cortex-m4",
+    "-machine",
+    "mps2-an386",
+    "-nographic",
+    "-semihosting-config",
+    "enable=on,target=native",
+    "-icount",
+    "shift=0",
 ]
 
 
@@ -21,7 +29,9 @@ def test_inspect_reads_a_python_blob(gait, vaenmf_bin, tmp_path):
     X, names = gait
     import pandas as pd
 
-    est = vaenmf.VAENMF(3, hidden=(16, 8), epochs=3, validation=0.0, random_state=1).fit(pd.DataFrame(X[:1000], columns=names))
+    est = vaenmf.VAENMF(3, hidden=(16, 8), epochs=3, validation=0.0, random_state=1).fit(
+        pd.DataFrame(X[:1000], columns=names)
+    )
     path = tmp_path / "py.vnmf"
     est.save(path)
     out = subprocess.run([str(vaenmf_bin), "inspect", str(path)], capture_output=True, text=True)
@@ -40,9 +50,22 @@ def firmware_activations(cargo, model, frames_csv, tag):
     env.update(VAENMF_MODEL=str(model), VAENMF_FRAMES=str(frames_csv))
     target_dir = ROOT / "target/firmware/shared"
     build = subprocess.run(
-        [cargo, "build", "--release", "--quiet", "--bin", "vaenmf-firmware-example", "--target", target,
-         "--target-dir", str(target_dir)],
-        cwd=ROOT / "firmware-example", env=env, capture_output=True, text=True,
+        [
+            cargo,
+            "build",
+            "--release",
+            "--quiet",
+            "--bin",
+            "vaenmf-firmware-example",
+            "--target",
+            target,
+            "--target-dir",
+            str(target_dir),
+        ],
+        cwd=ROOT / "firmware-example",
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert build.returncode == 0, build.stderr
     elf = target_dir / target / "release/vaenmf-firmware-example"
@@ -68,7 +91,9 @@ def test_firmware_computes_transform_bit_for_bit(gait, firmware_tools, tmp_path,
     frames = X32[5000:5040]
     csv = tmp_path / "frames.csv"
     # The shortest text of each float32 that parses back to it, on the device too.
-    csv.write_text("\n".join(",".join(np.format_float_positional(v, unique=True) for v in row) for row in frames) + "\n")
+    csv.write_text(
+        "\n".join(",".join(np.format_float_positional(v, unique=True) for v in row) for row in frames) + "\n"
+    )
     device = firmware_activations(firmware_tools, model, csv, "python")
     assert len(device) == len(frames)
     host = est.transform(frames)

@@ -39,7 +39,9 @@ def test_ctrl_c_interrupts_a_long_fit(estimator):
     code = SCRIPT.format(estimator=estimator)
     proc = subprocess.Popen(
         [sys.executable, "-c", code, str(ROOT / "data/gait120-sts/V_matrix.npy")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert proc.stdout.readline().strip() == "fitting"
     time.sleep(1.0)

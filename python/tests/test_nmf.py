@@ -129,7 +129,9 @@ def test_bad_data_raises_value_error(gait):
     bad[5, 2] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         vaenmf.NMF(2).fit(bad)
-    with pytest.raises(ValueError, match=r"n_components=4 must be smaller than min\(n_samples=3, n_features=12\)"):
+    with pytest.raises(
+        ValueError, match=r"n_components=4 must be smaller than min\(n_samples=3, n_features=12\)"
+    ):
         vaenmf.NMF(4).fit(X[:3])
     est = vaenmf.NMF(2, max_iter=20).fit(X[:100])
     with pytest.raises(ValueError, match="12 features"):

@@ -25,8 +25,12 @@ def read_wav(path):
         tag, size = data[pos : pos + 4], int.from_bytes(data[pos + 4 : pos + 8], "little")
         body = data[pos + 8 : pos + 8 + size]
         if tag == b"fmt ":
-            fmt = (int.from_bytes(body[0:2], "little"), int.from_bytes(body[2:4], "little"),
-                   int.from_bytes(body[4:8], "little"), int.from_bytes(body[14:16], "little"))
+            fmt = (
+                int.from_bytes(body[0:2], "little"),
+                int.from_bytes(body[2:4], "little"),
+                int.from_bytes(body[4:8], "little"),
+                int.from_bytes(body[14:16], "little"),
+            )
         elif tag == b"data":
             samples = body
         pos += 8 + size + (size & 1)
@@ -46,8 +50,11 @@ def test_enhance_equals_the_command(vaenmf_bin, tmp_path):
     ours = vaenmf.speech.enhance(enhancer, noisy, rate)
     assert ours.dtype == np.float32 and ours.shape == noisy.shape
     out = tmp_path / "enhanced.wav"
-    run = subprocess.run([str(vaenmf_bin), "speech", "enhance", "--model", str(MODEL), str(NOISY), "--out", str(out)],
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        [str(vaenmf_bin), "speech", "enhance", "--model", str(MODEL), str(NOISY), "--out", str(out)],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0, run.stderr
     theirs, out_rate = read_wav(out)
     assert out_rate == rate
@@ -66,8 +73,23 @@ def test_metrics_equal_the_command(vaenmf_bin, tmp_path):
     write_float_wav(est_path, estimate, rate)
     ours = vaenmf.speech.metrics(clean, noise, estimate, rate)
     report = tmp_path / "report.json"
-    run = subprocess.run([str(vaenmf_bin), "speech", "metrics", "--reference", str(CLEAN), "--noise", str(NOISE),
-                          "--estimate", str(est_path), "--report", str(report)], capture_output=True, text=True)
+    run = subprocess.run(
+        [
+            str(vaenmf_bin),
+            "speech",
+            "metrics",
+            "--reference",
+            str(CLEAN),
+            "--noise",
+            str(NOISE),
+            "--estimate",
+            str(est_path),
+            "--report",
+            str(report),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0, run.stderr
     assert ours == json.loads(report.read_text())
     assert {"sdr", "sir", "sar", "pesq_nb_raw", "pesq_nb_mos_lqo", "pesq_wb", "stoi", "estoi"} <= set(ours)
@@ -78,9 +100,23 @@ def test_metrics_equal_the_command(vaenmf_bin, tmp_path):
 
 def write_float_wav(path, samples, rate):
     data = np.asarray(samples, dtype="<f4").tobytes()
-    fmt = (3).to_bytes(2, "little") + (1).to_bytes(2, "little") + rate.to_bytes(4, "little") + \
-        (rate * 4).to_bytes(4, "little") + (4).to_bytes(2, "little") + (32).to_bytes(2, "little")
-    body = b"WAVE" + b"fmt " + len(fmt).to_bytes(4, "little") + fmt + b"data" + len(data).to_bytes(4, "little") + data
+    fmt = (
+        (3).to_bytes(2, "little")
+        + (1).to_bytes(2, "little")
+        + rate.to_bytes(4, "little")
+        + (rate * 4).to_bytes(4, "little")
+        + (4).to_bytes(2, "little")
+        + (32).to_bytes(2, "little")
+    )
+    body = (
+        b"WAVE"
+        + b"fmt "
+        + len(fmt).to_bytes(4, "little")
+        + fmt
+        + b"data"
+        + len(data).to_bytes(4, "little")
+        + data
+    )
     path.write_bytes(b"RIFF" + len(body).to_bytes(4, "little") + body)
 
 

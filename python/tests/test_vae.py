@@ -83,7 +83,7 @@ def test_quantize_and_reload(fitted, tmp_path):
     assert hybrid.model_kind_ == "vae-nmf-hybrid"
     with pytest.raises(ValueError, match="already quantised"):
         vaenmf.quantize(q, X[:100])
-    with pytest.raises(ValueError, match="quantize needs a fitted VAENMF"):
+    with pytest.raises(TypeError, match="quantize needs a fitted VAENMF"):
         vaenmf.quantize(vaenmf.NMF(2).fit(X[:200]), X[:100])
 
 

@@ -4,11 +4,11 @@ scikit-learn estimators (:class:`NMF`, :class:`VAENMF`) and helpers over the pro
 code: a model fitted here is the same blob the ``vaenmf`` command and the firmware read.
 """
 
+from . import speech
 from ._native import __version__
 from .decomposition import NMF, VAENMF
 from .models import Model, load, quantize
 from .signal import envelope, vaf
-from . import speech
 
 __all__ = [
     "NMF",

@@ -80,7 +80,9 @@ class SynergyEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                 "are needed (n_samples × n_components)"
             )
         dtype = Z.dtype if Z.dtype in (np.float32, np.float64) else np.float64
-        return Z.astype(dtype, copy=False) @ self.components_.astype(dtype, copy=False) + self._offset.astype(dtype)
+        return Z.astype(dtype, copy=False) @ self.components_.astype(dtype, copy=False) + self._offset.astype(
+            dtype
+        )
 
     def score(self, X, y=None):
         """Uncentred variance accounted for (VAF) of ``X`` by its reconstruction from

@@ -4,6 +4,7 @@
 import json
 
 import numpy as np
+
 from . import _native
 from ._base import SynergyEstimator
 from ._validation import check_choice, check_int, float32_c, seed_of
@@ -133,7 +134,9 @@ class NMF(SynergyEstimator):
         self._set_blob(_native.nmf_blob(components, self._channel_names()), X.dtype)
         self.n_iter_ = int(n_iter)
         # scikit-learn's reconstruction_err_: the Frobenius norm ‖X − WH‖, or the divergence.
-        self.reconstruction_err_ = float(np.sqrt(2 * objective)) if self.loss == "frobenius" else float(objective)
+        self.reconstruction_err_ = (
+            float(np.sqrt(2 * objective)) if self.loss == "frobenius" else float(objective)
+        )
         return X, Z
 
     def _activations(self, X32):

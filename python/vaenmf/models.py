@@ -71,7 +71,7 @@ def quantize(estimator, X_calibration, hybrid=False):
     from .decomposition import VAENMF
 
     if not isinstance(estimator, VAENMF):
-        raise ValueError(f"quantize needs a fitted VAENMF, not {type(estimator).__name__}")
+        raise TypeError(f"quantize needs a fitted VAENMF, not {type(estimator).__name__}")
     check_is_fitted(estimator)
     X = check_array(X_calibration, dtype=[np.float64, np.float32])
     if X.shape[1] != estimator.n_features_in_:

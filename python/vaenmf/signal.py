@@ -23,7 +23,13 @@ def envelope(raw, fs, band=(20.0, 450.0), lowpass=4.0, decimate=1, causal=False,
     except (TypeError, ValueError):
         raise ValueError(f"band={band!r} is invalid: must be (low, high) in Hz") from None
     env, skipped = _native.envelope(
-        float32_c(X), float(fs), (float(lo), float(hi)), float(lowpass), int(order), int(decimate), bool(causal)
+        float32_c(X),
+        float(fs),
+        (float(lo), float(hi)),
+        float(lowpass),
+        int(order),
+        int(decimate),
+        bool(causal),
     )
     for note in skipped:
         warnings.warn(f"envelope: {note}", stacklevel=2)

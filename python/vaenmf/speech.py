@@ -61,11 +61,17 @@ def enhance(model, samples, rate, mode="default", updates_per_frame=50, gain_flo
 
         loaded = load(model) if not isinstance(model, Model) else model
         if not isinstance(loaded, Enhancer):
-            raise ValueError(f"{getattr(loaded, 'name', model)}: not a speech enhancer")
+            raise TypeError(f"{getattr(loaded, 'name', model)}: not a speech enhancer")
         model = loaded
     floor = None if gain_floor_db is None else float(gain_floor_db)
     return _native.enhance(
-        model._blob, _mono("samples", samples), _rate(rate), str(mode), int(updates_per_frame), floor, bool(resample)
+        model._blob,
+        _mono("samples", samples),
+        _rate(rate),
+        str(mode),
+        int(updates_per_frame),
+        floor,
+        bool(resample),
     )
 
 
@@ -77,6 +83,10 @@ def metrics(clean, noise, estimate, rate, permutation=False):
     ``bss_eval_assignment``, ``definitions``. ``permutation=True`` scores as mir_eval's
     default (estimates [estimate, mixture − estimate], best permutation)."""
     report = _native.metrics(
-        _mono("clean", clean), _mono("noise", noise), _mono("estimate", estimate), _rate(rate), bool(permutation)
+        _mono("clean", clean),
+        _mono("noise", noise),
+        _mono("estimate", estimate),
+        _rate(rate),
+        bool(permutation),
     )
     return json.loads(report)

@@ -51,9 +51,15 @@ fn root() -> PathBuf {
 }
 
 fn run(program: &str, args: &[&str]) -> Result<(), String> {
+    run_with(program, args, &[])
+}
+
+/// [`run`] with `env` added to the environment.
+fn run_with(program: &str, args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Result<(), String> {
     eprintln!("+ {program} {}", args.join(" "));
     let status = Command::new(program)
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(root())
         .status()
         .map_err(|e| format!("cannot run {program}: {e}"))?;

@@ -4,9 +4,8 @@
 //! of `cargo test --workspace`, so burn is not compiled again — and pytest.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use crate::{root, run};
+use crate::{root, run, run_with};
 
 /// The Python interpreter that makes the environment: `VAENMF_PYTHON_BASE` or `python3`.
 fn base_python() -> String {
@@ -27,12 +26,23 @@ pub fn environment() -> Result<PathBuf, String> {
         run(&base_python(), &["-m", "venv", &dir.display().to_string()])?;
     }
     let requirements = root().join("python/requirements-test.txt");
-    let wanted = std::fs::read_to_string(&requirements).map_err(|e| format!("{}: {e}", requirements.display()))?;
+    let wanted =
+        std::fs::read_to_string(&requirements).map_err(|e| format!("{}: {e}", requirements.display()))?;
     let stamp = dir.join("requirements-installed.txt");
     if std::fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
         let py = python.display().to_string();
         run(&py, &["-m", "pip", "install", "--quiet", "--upgrade", "pip"])?;
-        run(&py, &["-m", "pip", "install", "--quiet", "-r", &requirements.display().to_string()])?;
+        run(
+            &py,
+            &[
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "-r",
+                &requirements.display().to_string(),
+            ],
+        )?;
         std::fs::write(&stamp, wanted).map_err(|e| format!("{}: {e}", stamp.display()))?;
     }
     Ok(python)
@@ -41,30 +51,14 @@ pub fn environment() -> Result<PathBuf, String> {
 /// Builds the extension into the environment (`release`: optimised, for benchmarks).
 pub fn develop(python: &Path, release: bool) -> Result<(), String> {
     let bin = python.parent().ok_or("the environment has no bin folder")?;
+    let venv = bin.parent().ok_or("the environment has no folder")?;
     let maturin = bin.join("maturin").display().to_string();
     let mut args = vec!["develop", "--quiet", "--manifest-path", "python/Cargo.toml"];
     if release {
         args.push("--release");
     }
-    with_venv(&maturin, &args, python)
-}
-
-/// Runs `program` with the environment active (maturin installs into `VIRTUAL_ENV`).
-fn with_venv(program: &str, args: &[&str], python: &Path) -> Result<(), String> {
-    eprintln!("+ {program} {}", args.join(" "));
-    let dir = python.parent().and_then(Path::parent).ok_or("the environment has no folder")?;
-    let status = Command::new(program)
-        .args(args)
-        .current_dir(root())
-        .env("VIRTUAL_ENV", dir)
-        .env_remove("CONDA_PREFIX")
-        .status()
-        .map_err(|e| format!("cannot run {program}: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("`{program} {}` failed ({status})", args.join(" ")))
-    }
+    // maturin installs into the environment `VIRTUAL_ENV` names.
+    run_with(&maturin, &args, &[("VIRTUAL_ENV", venv.as_os_str())])
 }
 
 /// The package's tests: environment, extension, pytest. Every test runs: a missing tool (the
@@ -72,25 +66,20 @@ fn with_venv(program: &str, args: &[&str], python: &Path) -> Result<(), String> 
 pub fn test() -> Result<(), String> {
     let python = environment()?;
     develop(&python, false)?;
-    let py = python.display().to_string();
-    eprintln!("+ {py} -m pytest python/tests");
-    let status = Command::new(&python)
-        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "python/tests"])
-        .current_dir(root())
-        .env("VAENMF_TEST_ALL", "1")
-        .env("VAENMF_BIN", root().join("target/debug/vaenmf"))
-        .status()
-        .map_err(|e| format!("cannot run {py}: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("the Python package's tests failed ({status})"))
-    }
+    let bin = root().join("target/debug/vaenmf");
+    run_with(
+        &python.display().to_string(),
+        &["-m", "pytest", "-q", "-p", "no:cacheprovider", "python/tests"],
+        &[("VAENMF_TEST_ALL", "1".as_ref()), ("VAENMF_BIN", bin.as_os_str())],
+    )
 }
 
 /// `python/benchmarks/nmf_vs_sklearn.py` on the optimised extension.
 pub fn bench() -> Result<(), String> {
     let python = environment()?;
     develop(&python, true)?;
-    run(&python.display().to_string(), &["python/benchmarks/nmf_vs_sklearn.py"])
+    run(
+        &python.display().to_string(),
+        &["python/benchmarks/nmf_vs_sklearn.py"],
+    )
 }

@@ -109,8 +109,8 @@ impl Enhancer {
 
     /// An enhancer from the bytes of its file; errors name it `name`.
     pub fn from_bytes(name: &str, bytes: &[u8]) -> Result<Self> {
-        let blob =
-            EnhancerBlob::from_bytes(bytes).with_context(|| format!("{name}: not a usable speech enhancer"))?;
+        let blob = EnhancerBlob::from_bytes(bytes)
+            .with_context(|| format!("{name}: not a usable speech enhancer"))?;
         Self::new(blob).with_context(|| name.to_string())
     }
 
