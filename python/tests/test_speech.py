@@ -59,7 +59,9 @@ def test_enhance_equals_the_command(vaenmf_bin, tmp_path):
     theirs, out_rate = read_wav(out)
     assert out_rate == rate
     assert np.array_equal(ours, theirs)
-    # A path works as well as a loaded model, and the modes differ.
+    inspect = subprocess.run([str(vaenmf_bin), "inspect", str(MODEL)], capture_output=True, text=True)
+    assert enhancer.describe() == inspect.stdout
+    # A path works as well as a loaded model; the offline mode gives an estimate as long.
     assert np.array_equal(vaenmf.speech.enhance(str(MODEL), noisy, rate), ours)
     offline = vaenmf.speech.enhance(enhancer, noisy, rate, mode="offline")
     assert offline.shape == noisy.shape
