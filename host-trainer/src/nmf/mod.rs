@@ -55,7 +55,9 @@ pub struct NmfConfig {
     /// Maximum iterations per run.
     pub iterations: usize,
     /// Stop when the objective's decrease over 10 iterations, relative to its initial
-    /// value, is below `tol` (scikit-learn's rule); 0 runs all iterations.
+    /// value, is below `tol` (scikit-learn's rule, but on the objective itself: scikit-learn
+    /// compares the square root of twice it, whose relative decrease is about half as large,
+    /// so at the same `tol` it stops earlier); 0 runs all iterations.
     pub tol: f64,
     /// Runs; the first uses `init`, the others random starts. The lowest objective wins.
     pub restarts: usize,
