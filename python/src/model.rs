@@ -23,14 +23,13 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(describe, m)?)?;
     m.add_function(wrap_pyfunction!(blob_info, m)?)?;
     m.add_function(wrap_pyfunction!(nmf_blob, m)?)?;
-    m.add_function(wrap_pyfunction!(with_channel_names, m)?)?;
     m.add_function(wrap_pyfunction!(posterior, m)?)?;
     m.add_function(wrap_pyfunction!(quantize, m)?)?;
     Ok(())
 }
 
 /// The blob in `bytes`; errors say it is `what`.
-pub fn decode(bytes: &[u8], what: &str) -> PyResult<ModelBlob> {
+fn decode(bytes: &[u8], what: &str) -> PyResult<ModelBlob> {
     ModelBlob::from_bytes(bytes)
         .map_err(|e| anyhow!("{what}: {e}"))
         .or_py()
@@ -106,18 +105,6 @@ fn nmf_blob<'py>(
     blob.validate()
         .map_err(|e| anyhow!("the NMF model: {e}"))
         .or_py()?;
-    Ok(PyBytes::new(py, &encode(&blob)?))
-}
-
-/// The blob with `names` as its channel names.
-#[pyfunction]
-fn with_channel_names<'py>(
-    py: Python<'py>,
-    bytes: &[u8],
-    names: Vec<String>,
-) -> PyResult<Bound<'py, PyBytes>> {
-    let mut blob = decode(bytes, "the model")?;
-    blob.channel_names = names;
     Ok(PyBytes::new(py, &encode(&blob)?))
 }
 

@@ -99,3 +99,39 @@ def test_firmware_computes_transform_bit_for_bit(gait, firmware_tools, tmp_path,
     host = est.transform(frames)
     for f, z in device.items():
         assert np.array_equal(z, host[f]), (f, z, host[f])
+
+
+@pytest.mark.parametrize("model", ["default.vnmf", "default-int8.vnmf", "nmf.vnmf"])
+def test_command_line_models_load_and_transform_as_vaenmf_eval(vaenmf_bin, tmp_path, model):
+    # Models written by `vaenmf train` / `quantize` scale their input (here 0.1086 per
+    # channel): `transform` applies it as `vaenmf eval` and the device do, bit for bit.
+    path = ROOT / "firmware-example/model" / model
+    frames = ROOT / "firmware-example/model/frames.csv"
+    z_csv = tmp_path / "z.csv"
+    run = subprocess.run(
+        [
+            str(vaenmf_bin),
+            "eval",
+            "--model",
+            str(path),
+            "--data",
+            str(frames),
+            "--report",
+            str(tmp_path / "r.json"),
+            "--activations",
+            str(z_csv),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    theirs = np.loadtxt(z_csv, delimiter=",", skiprows=1, dtype=np.float32, ndmin=2)
+    X = np.loadtxt(frames, delimiter=",", skiprows=1, dtype=np.float32)
+    est = vaenmf.load(path)
+    assert not np.all(est._scale == 1)
+    ours = est.transform(X)
+    assert ours.dtype == np.float32
+    assert np.array_equal(ours, theirs)
+    # components_ are in the data's units: the reconstruction is in X's units.
+    assert est.score(X) > 0.9
+    assert np.allclose(est.inverse_transform(ours) * est._scale, ours @ est._dictionary, rtol=1e-5, atol=1e-6)
