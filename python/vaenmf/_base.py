@@ -1,6 +1,8 @@
 """What NMF and VAE-NMF share: data checks, the components in the data's units, the
 reconstruction, VAF as ``score``, saving, scikit-learn's tags."""
 
+import os
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, check_non_negative, validate_data
@@ -80,9 +82,8 @@ class SynergyEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                 "are needed (n_samples × n_components)"
             )
         dtype = Z.dtype if Z.dtype in (np.float32, np.float64) else np.float64
-        return Z.astype(dtype, copy=False) @ self.components_.astype(dtype, copy=False) + self._offset.astype(
-            dtype
-        )
+        H = self.components_.astype(dtype, copy=False)
+        return Z.astype(dtype, copy=False) @ H + self._offset.astype(dtype)
 
     def score(self, X, y=None):
         """Uncentred variance accounted for (VAF) of ``X`` by its reconstruction from
@@ -97,7 +98,7 @@ class SynergyEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         """Writes the model blob to ``path`` (atomically), with the channel names: the file
         ``vaenmf inspect``, ``vaenmf eval`` and the firmware read."""
         check_is_fitted(self)
-        _native.write_model(str(path), self._blob)
+        _native.write_model(os.fspath(path), self._blob)
 
     def describe(self, name="model"):
         """``vaenmf inspect``'s text for this model (``name``: what to call it)."""

@@ -16,8 +16,7 @@ def float32_c(X):
 
 def seed_of(random_state):
     """A u64 seed from scikit-learn's ``random_state`` conventions: an int is the seed
-    itself (so the same int gives the same model as ``vaenmf train --seed``), ``None`` or a
-    ``RandomState`` draw one."""
+    itself (as ``vaenmf train --seed`` takes it), ``None`` or a ``RandomState`` draw one."""
     if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
         if not 0 <= int(random_state) < _SEED_LIMIT:
             raise ValueError(
