@@ -106,7 +106,8 @@ pub fn run<T: Send>(
                     interrupted = Some(e);
                 }
             }
-            if finished || worker.is_finished() {
+            // The worker signals when it is done, panicked or not.
+            if finished {
                 break;
             }
         }

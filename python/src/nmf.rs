@@ -1,7 +1,8 @@
 //! NMF: fit by the trainer's multiplicative updates, held-out activations by the core's NNLS
 //! (what a device computes for an NMF model).
 
-use numpy::PyReadonlyArray2;
+use numpy::ndarray::Array2;
+use numpy::{IntoPyArray, PyReadonlyArray2};
 use pyo3::prelude::*;
 use vaenmf_trainer::choice::Choice;
 use vaenmf_trainer::nmf::{self, NmfConfig, NmfInit, NmfLoss};
@@ -68,15 +69,14 @@ fn nmf_fit<'py>(
             reporter.checkpoint();
         })
     })?;
-    let (m, r) = (x.channels, n_components);
-    let mut components = vec![0.0f32; r * m];
-    for (c, row) in fit.w.chunks_exact(r).enumerate() {
-        for (k, &v) in row.iter().enumerate() {
-            components[k * m + c] = v;
-        }
-    }
+    let r = n_components;
+    // W is channels × r; scikit-learn's layout is its transpose (a Fortran-ordered view).
+    let components = Array2::from_shape_vec((x.channels, r), fit.w)
+        .or_py()?
+        .reversed_axes()
+        .into_pyarray(py);
     Ok((
-        to_numpy(py, r, m, components)?,
+        components,
         to_numpy(py, x.frames, r, fit.z)?,
         fit.iterations,
         fit.objective,

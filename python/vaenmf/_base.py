@@ -32,7 +32,6 @@ class SynergyEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         self._scale = np.asarray(info["input_scale"], dtype=np.float32)
         self.components_ = (self._dictionary / self._scale).astype(dtype)
         self.n_components_ = self.components_.shape[0]
-        return info
 
     def _scaled(self, X32):
         """Frames in the model's input units, as the core computes them."""

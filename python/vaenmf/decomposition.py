@@ -298,6 +298,15 @@ class VAENMF(SynergyEstimator):
         self.posterior_ = (alpha.astype(X.dtype, copy=False), beta.astype(X.dtype, copy=False))
         return self
 
+    def fit_transform(self, X, y=None):
+        """Trains on ``X`` and returns its posterior means (``transform(X)``, from the
+        posterior ``fit`` already computed)."""
+        self.fit(X)
+        alpha, beta = self.posterior_
+        # Back to the float32 the core computed in (exact), divided as ``transform`` does.
+        mean = alpha.astype(np.float32) / beta.astype(np.float32)
+        return mean.astype(alpha.dtype, copy=False)
+
     def _activations(self, X32):
         alpha, beta = _native.posterior(self._blob, X32)
         return alpha / beta
